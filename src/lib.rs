@@ -1,0 +1,5 @@
+//! vdx: a Rust-embedded HDL and generator of synthesizable Verilog for the VDX-1 video-diffusion
+//! accelerator, with Verilator/Icarus co-simulation against bit-exact Rust golden models.
+
+pub mod hdl;
+pub mod sim;

@@ -1,0 +1,1 @@
+//! Icarus Verilog runner.

@@ -1,0 +1,278 @@
+//! Co-simulation of generated modules: Verilator (fast, shared library loaded into the process) and
+//! Icarus (a second simulator for cross-checks on small configurations).
+//!
+//! # Cycle semantics (shared by every simulator)
+//! A run is a sequence of cycles. For cycle `c`, the simulator
+//! 1. drives every input port (all inputs except `clk_i`, so `rst_ni` too) from input frame `c`,
+//! 2. settles combinational logic and samples every output port into output frame `c`,
+//! 3. raises `clk_i` (the active edge), settles, lowers `clk_i`, settles.
+//!
+//! So output frame `c` shows what the design presents during cycle `c`, before the edge that ends
+//! it: exactly what a valid/ready checker needs, and what golden models compute. Frames are flat
+//! `u32` words: each port takes `ceil(width / 32)` words, word 0 holds bits 31:0, and the layout
+//! ([`PortLayout`]) gives every port's offset.
+
+pub mod icarus;
+pub mod verilator;
+
+use crate::hdl::{PortDir, PortSpec};
+use std::path::PathBuf;
+
+/// Name of the clock port the simulators toggle themselves.
+pub const CLOCK_PORT: &str = "clk_i";
+
+/// Environment variable that lets tests skip co-simulation when a simulator is missing.
+pub const SKIP_ENV: &str = "VDX_SKIP_COSIM";
+
+/// One Verilog source file of a design.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerilogFile {
+    /// File name without directory, e.g. `vdx_xoshiro_lane.v`.
+    pub name: String,
+    /// Full file contents.
+    pub text: String,
+}
+
+/// Everything a simulator needs to build a model of one top module.
+#[derive(Debug, Clone)]
+pub struct SimSource {
+    /// Name of the top module.
+    pub top: String,
+    /// All files of the design (top and every module below it), in filelist order.
+    pub files: Vec<VerilogFile>,
+    /// The top module's ports, in declaration order.
+    pub ports: Vec<PortSpec>,
+}
+
+/// Errors from building or running a simulation.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// A required tool is not on `PATH`.
+    #[error("{tool} not found on PATH: {hint} (tests skip co-simulation only when {SKIP_ENV}=1 is set)")]
+    ToolMissing {
+        /// Executable name.
+        tool: String,
+        /// How to install it.
+        hint: String,
+    },
+    /// An external tool ran and failed.
+    #[error("{tool} failed ({status}) running `{command}`:\n{output}")]
+    ToolFailed {
+        /// Executable name.
+        tool: String,
+        /// The argument vector, joined for display only.
+        command: String,
+        /// Exit status description.
+        status: String,
+        /// The tail of its stdout/stderr.
+        output: String,
+    },
+    /// A port name that the top module does not have (or has in the other direction).
+    #[error("module `{module}` has no {dir} port `{name}`; its {dir} ports are: {available}")]
+    UnknownPort {
+        /// Top module name.
+        module: String,
+        /// "input" or "output".
+        dir: &'static str,
+        /// The name asked for.
+        name: String,
+        /// Comma-separated list of valid names.
+        available: String,
+    },
+    /// A frame buffer whose length is not a whole number of frames.
+    #[error("{what} buffer has {len} words, not a multiple of the frame size {frame} words")]
+    BadBuffer {
+        /// Which buffer.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// Words per frame.
+        frame: usize,
+    },
+    /// Loading the compiled model failed.
+    #[error("loading simulation model {path}: {message}")]
+    Load {
+        /// Shared library path.
+        path: PathBuf,
+        /// Loader message.
+        message: String,
+    },
+    /// File system error, with the path it concerns.
+    #[error("{path}: {source}")]
+    Io {
+        /// Path involved.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The design disagreed with its golden model. `vcd` holds a waveform of the failing run.
+    #[error("{what} (seed {seed}); waveform of the failing run: {}", vcd.display())]
+    Mismatch {
+        /// What differed, at which cycle.
+        what: String,
+        /// Seed that reproduces the run.
+        seed: u64,
+        /// VCD file written for the failing run.
+        vcd: PathBuf,
+    },
+    /// Output of a simulator that could not be parsed.
+    #[error("unexpected simulator output: {0}")]
+    Parse(String),
+}
+
+/// One port's place in a frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    /// Port name.
+    pub name: String,
+    /// Width in bits.
+    pub width: u32,
+    /// Offset of the port's first word in the frame.
+    pub offset: usize,
+    /// Number of 32-bit words, `ceil(width / 32)`.
+    pub words: usize,
+}
+
+impl Slot {
+    fn top_mask(&self) -> u32 {
+        let rem = self.width % 32;
+        if rem == 0 { u32::MAX } else { (1u32 << rem) - 1 }
+    }
+
+    /// Writes `value` (masked to the port width) into `frame`.
+    pub fn set(&self, frame: &mut [u32], value: u64) {
+        let words = [value as u32, (value >> 32) as u32];
+        for i in 0..self.words {
+            frame[self.offset + i] = words.get(i).copied().unwrap_or(0);
+        }
+        frame[self.offset + self.words - 1] &= self.top_mask();
+    }
+
+    /// Writes a wide value given as 32-bit words (word 0 = bits 31:0); missing words are zero.
+    pub fn set_words(&self, frame: &mut [u32], value: &[u32]) {
+        for i in 0..self.words {
+            frame[self.offset + i] = value.get(i).copied().unwrap_or(0);
+        }
+        frame[self.offset + self.words - 1] &= self.top_mask();
+    }
+
+    /// Reads the low 64 bits of the port from `frame`.
+    pub fn get(&self, frame: &[u32]) -> u64 {
+        let lo = frame[self.offset] as u64;
+        let hi = if self.words > 1 { frame[self.offset + 1] as u64 } else { 0 };
+        lo | (hi << 32)
+    }
+
+    /// The port's words in `frame`.
+    pub fn get_words<'a>(&self, frame: &'a [u32]) -> &'a [u32] {
+        &frame[self.offset..self.offset + self.words]
+    }
+}
+
+/// Where each port of a top module sits in input and output frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortLayout {
+    /// Module name, for error messages.
+    pub module: String,
+    /// Input ports except the clock, in declaration order.
+    pub inputs: Vec<Slot>,
+    /// Output ports, in declaration order.
+    pub outputs: Vec<Slot>,
+    /// Words per input frame.
+    pub in_words: usize,
+    /// Words per output frame.
+    pub out_words: usize,
+    /// Whether the module has a `clk_i` port.
+    pub has_clock: bool,
+}
+
+impl PortLayout {
+    /// Lays out the ports of `module`.
+    pub fn new(module: &str, ports: &[PortSpec]) -> Self {
+        let mut inputs = Vec::new();
+        let mut outputs = Vec::new();
+        let (mut in_words, mut out_words) = (0, 0);
+        let mut has_clock = false;
+        for p in ports {
+            let words = p.width.div_ceil(32) as usize;
+            let (list, off) = match p.dir {
+                PortDir::Input if p.name == CLOCK_PORT => {
+                    has_clock = true;
+                    continue;
+                }
+                PortDir::Input => (&mut inputs, &mut in_words),
+                PortDir::Output => (&mut outputs, &mut out_words),
+            };
+            list.push(Slot { name: p.name.clone(), width: p.width, offset: *off, words });
+            *off += words;
+        }
+        PortLayout { module: module.to_string(), inputs, outputs, in_words, out_words, has_clock }
+    }
+
+    fn find<'a>(&self, list: &'a [Slot], dir: &'static str, name: &str) -> Result<&'a Slot, SimError> {
+        list.iter().find(|s| s.name == name).ok_or_else(|| SimError::UnknownPort {
+            module: self.module.clone(),
+            dir,
+            name: name.to_string(),
+            available: list.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// The input slot called `name` (the clock has none: simulators drive it).
+    pub fn input(&self, name: &str) -> Result<&Slot, SimError> {
+        self.find(&self.inputs, "input", name)
+    }
+
+    /// The output slot called `name`.
+    pub fn output(&self, name: &str) -> Result<&Slot, SimError> {
+        self.find(&self.outputs, "output", name)
+    }
+
+    /// Checks that `inputs` is a whole number of input frames and `outputs` the same number of
+    /// output frames; returns that number of cycles.
+    pub fn check_buffers(&self, inputs: &[u32], outputs: &[u32]) -> Result<usize, SimError> {
+        let cycles = if self.in_words == 0 {
+            outputs.len() / self.out_words.max(1)
+        } else {
+            inputs.len() / self.in_words
+        };
+        if self.in_words > 0 && inputs.len() % self.in_words != 0 {
+            return Err(SimError::BadBuffer { what: "input", len: inputs.len(), frame: self.in_words });
+        }
+        if outputs.len() != cycles * self.out_words {
+            return Err(SimError::BadBuffer { what: "output", len: outputs.len(), frame: self.out_words });
+        }
+        Ok(cycles)
+    }
+}
+
+/// A simulator that runs whole cycles from frames (see the module docs for the semantics).
+pub trait CycleSim {
+    /// The port layout of the simulated top module.
+    fn layout(&self) -> &PortLayout;
+    /// Runs `inputs.len() / in_words` cycles, continuing from the current state, and fills
+    /// `outputs` with one output frame per cycle.
+    fn run(&mut self, inputs: &[u32], outputs: &mut [u32]) -> Result<(), SimError>;
+}
+
+/// Finds `tool` on `PATH`. `Ok(None)` when it is missing and [`SKIP_ENV`] is set to `1` (the caller
+/// then skips, saying so); an error naming the tool and how to install it otherwise.
+pub fn require_tool(tool: &str, apt_package: &str) -> Result<Option<PathBuf>, SimError> {
+    if let Some(path) = find_on_path(tool) {
+        return Ok(Some(path));
+    }
+    if std::env::var(SKIP_ENV).as_deref() == Ok("1") {
+        eprintln!("{tool} not found; skipping co-simulation because {SKIP_ENV}=1");
+        return Ok(None);
+    }
+    Err(SimError::ToolMissing {
+        tool: tool.to_string(),
+        hint: format!("install it with `apt-get install {apt_package}` (or run `make setup`)"),
+    })
+}
+
+/// Looks `tool` up in the directories of `PATH`.
+pub fn find_on_path(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(tool)).find(|p| p.is_file())
+}
