@@ -12,6 +12,8 @@
 //! `u32` words: each port takes `ceil(width / 32)` words, word 0 holds bits 31:0, and the layout
 //! ([`PortLayout`]) gives every port's offset.
 
+pub mod bench;
+pub mod check;
 pub mod icarus;
 pub mod verilator;
 
@@ -20,6 +22,9 @@ use std::path::PathBuf;
 
 /// Name of the clock port the simulators toggle themselves.
 pub const CLOCK_PORT: &str = "clk_i";
+
+/// Name of the asynchronous active-low reset port.
+pub const RESET_PORT: &str = "rst_ni";
 
 /// Environment variable that lets tests skip co-simulation when a simulator is missing.
 pub const SKIP_ENV: &str = "VDX_SKIP_COSIM";
@@ -115,6 +120,9 @@ pub enum SimError {
         /// VCD file written for the failing run.
         vcd: PathBuf,
     },
+    /// The design could not be built (a generator bug, since parameters are validated first).
+    #[error("building the design failed: {0}")]
+    Design(String),
     /// Output of a simulator that could not be parsed.
     #[error("unexpected simulator output: {0}")]
     Parse(String),

@@ -1,0 +1,194 @@
+//! The blocks vdx generates. Each implemented block lives in its own folder with `mod.rs`
+//! (parameters, ports, latency), `rtl.rs` (builder), `golden.rs` (bit-exact model) and `tb.rs`
+//! (stimulus and co-simulation against the model).
+//!
+//! [`REGISTRY`] lists every block of VDX-1, including the ones not implemented yet: configs may
+//! name those, and vdx reports them as not available rather than generating a stub.
+
+pub mod xoshiro;
+
+use crate::hdl::{HdlError, Module};
+use crate::sim::SimError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+
+/// One parameter of a block, for `vdx blocks` and for error messages.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamInfo {
+    /// Field name in the config.
+    pub name: &'static str,
+    /// What it means.
+    pub doc: &'static str,
+    /// Default value, as TOML.
+    pub default: String,
+    /// Allowed values, human readable (e.g. `0..=1023`).
+    pub range: &'static str,
+}
+
+/// A parameter value that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldIssue {
+    /// Field name (relative to the block's table).
+    pub field: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+/// How long and with what seed a co-simulation runs.
+#[derive(Debug, Clone, Copy)]
+pub struct CosimRun {
+    /// Cycles to simulate.
+    pub cycles: u64,
+    /// Seed of the random stimulus; printed on failure so the run can be repeated.
+    pub seed: u64,
+}
+
+/// Result of a passing co-simulation.
+#[derive(Debug, Clone, Serialize)]
+pub struct CosimReport {
+    /// Top module simulated.
+    pub module: String,
+    /// Cycles simulated.
+    pub cycles: u64,
+    /// Output values compared against the golden model.
+    pub checks: u64,
+    /// Seconds spent building (or loading the cached) simulation model.
+    pub build_seconds: f64,
+    /// Simulated cycles per wall-clock second, compare included.
+    pub cycles_per_second: f64,
+}
+
+/// The typed parameters of an implemented block, and what can be done with them.
+pub trait BlockParams: Serialize + DeserializeOwned + Default + Clone + std::fmt::Debug + 'static {
+    /// Block name used in configs and on the command line.
+    const BLOCK: &'static str;
+    /// One-line description.
+    const SUMMARY: &'static str;
+    /// Every parameter with its default and range.
+    fn describe() -> Vec<ParamInfo>;
+    /// Range checks; an empty list means valid.
+    fn validate(&self) -> Vec<FieldIssue>;
+    /// Builds the block's top module.
+    fn build(&self) -> Result<Module, HdlError>;
+    /// Co-simulates the block under Verilator against its golden model.
+    fn cosim(&self, run: CosimRun) -> Result<CosimReport, SimError>;
+}
+
+/// A block with validated parameters (object-safe view of [`BlockParams`]).
+pub trait Elaborated: std::fmt::Debug {
+    /// Block name.
+    fn block(&self) -> &'static str;
+    /// Effective parameters (defaults filled in), as a TOML table.
+    fn params_table(&self) -> toml::Table;
+    /// Builds the block's top module.
+    fn build(&self) -> Result<Module, HdlError>;
+    /// Co-simulates under Verilator against the golden model.
+    fn cosim(&self, run: CosimRun) -> Result<CosimReport, SimError>;
+}
+
+impl<P: BlockParams> Elaborated for P {
+    fn block(&self) -> &'static str {
+        P::BLOCK
+    }
+
+    fn params_table(&self) -> toml::Table {
+        match toml::Table::try_from(self) {
+            Ok(t) => t,
+            Err(e) => unreachable!("parameters of {} always serialize to a table: {e}", P::BLOCK),
+        }
+    }
+
+    fn build(&self) -> Result<Module, HdlError> {
+        BlockParams::build(self)
+    }
+
+    fn cosim(&self, run: CosimRun) -> Result<CosimReport, SimError> {
+        BlockParams::cosim(self, run)
+    }
+}
+
+/// Turns a block's raw config table into validated parameters.
+pub trait Kind: Sync {
+    /// Parameter descriptions.
+    fn describe(&self) -> Vec<ParamInfo>;
+    /// Parses and validates `table` (without the `block` key).
+    fn elaborate(&self, table: &toml::Table) -> Result<Box<dyn Elaborated>, Vec<FieldIssue>>;
+}
+
+/// [`Kind`] for any [`BlockParams`] type.
+pub struct KindOf<P>(PhantomData<fn() -> P>);
+
+impl<P: BlockParams> Kind for KindOf<P> {
+    fn describe(&self) -> Vec<ParamInfo> {
+        P::describe()
+    }
+
+    fn elaborate(&self, table: &toml::Table) -> Result<Box<dyn Elaborated>, Vec<FieldIssue>> {
+        let value = toml::Value::Table(table.clone());
+        let params: P = serde_path_to_error::deserialize(value).map_err(|e| {
+            let field = e.path().to_string();
+            let message = e.inner().to_string();
+            let known: Vec<&str> = P::describe().iter().map(|p| p.name).collect();
+            vec![FieldIssue { field, message: format!("{message} (parameters: {})", known.join(", ")) }]
+        })?;
+        let issues = params.validate();
+        if issues.is_empty() { Ok(Box::new(params)) } else { Err(issues) }
+    }
+}
+
+/// One block of VDX-1 and whether this version of vdx can generate it.
+pub struct BlockEntry {
+    /// Block name.
+    pub name: &'static str,
+    /// One-line description.
+    pub summary: &'static str,
+    /// `None` while the block is not implemented.
+    pub kind: Option<&'static dyn Kind>,
+}
+
+/// Every block of VDX-1 vdx knows about, implemented or not.
+pub static REGISTRY: &[BlockEntry] = &[
+    BlockEntry {
+        name: xoshiro::XoshiroLaneParams::BLOCK,
+        summary: xoshiro::XoshiroLaneParams::SUMMARY,
+        kind: Some(&KindOf::<xoshiro::XoshiroLaneParams>(PhantomData)),
+    },
+    BlockEntry {
+        name: "sgu",
+        summary: "Stochastic Generation Unit: xoshiro256++ lanes with Box-Muller Gaussian pairs",
+        kind: None,
+    },
+    BlockEntry {
+        name: "systolic_ws",
+        summary: "weight-stationary INT4/INT8 systolic array with double-buffered weights",
+        kind: None,
+    },
+    BlockEntry {
+        name: "spatial_attention",
+        summary: "Spatial Attention Engine: tiled attention with online softmax",
+        kind: None,
+    },
+    BlockEntry {
+        name: "temporal_attention",
+        summary: "Temporal Attention Engine: strided gather across frames + short attention",
+        kind: None,
+    },
+    BlockEntry { name: "timestep_cond", summary: "Timestep Conditioning Unit", kind: None },
+    BlockEntry { name: "vae_decoder", summary: "causal 3D VAE decoder engine", kind: None },
+    BlockEntry {
+        name: "ucie_adapter",
+        summary: "UCIe die-to-die adapter: CRC, retry, flit packing",
+        kind: None,
+    },
+];
+
+/// Looks a block up by name.
+pub fn find(name: &str) -> Option<&'static BlockEntry> {
+    REGISTRY.iter().find(|b| b.name == name)
+}
+
+/// Names of all blocks, for error messages.
+pub fn names() -> String {
+    REGISTRY.iter().map(|b| b.name).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,249 @@
+//! Die configurations: the TOML schema, its validation into typed block parameters, and the
+//! embedded default (the VDX-1 package).
+//!
+//! ```toml
+//! name = "vdx1"
+//! clock_mhz = 1500.0
+//! [dies.utility.blocks.noise_lane0]   # dies.<die>.blocks.<instance>
+//! block = "xoshiro_lane"              # defaults to the instance name
+//! seed = 2026                         # every other key is a block parameter
+//! ```
+
+use crate::blocks::{self, Elaborated};
+use crate::hdl::names::legalize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+/// The built-in configuration, used when no `--config` is given.
+pub const DEFAULT_CONFIG: &str = include_str!("../../configs/vdx1.toml");
+
+/// Where the default configuration's errors are reported from.
+pub const DEFAULT_SOURCE: &str = "<embedded default config vdx1.toml>";
+
+/// The file as written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    name: String,
+    #[serde(default)]
+    description: String,
+    clock_mhz: f64,
+    dies: BTreeMap<String, RawDie>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDie {
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    blocks: BTreeMap<String, toml::Table>,
+}
+
+/// A validated configuration.
+#[derive(Debug)]
+pub struct DieConfig {
+    /// Configuration name (a legal identifier; names the output folder).
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Target clock in MHz.
+    pub clock_mhz: f64,
+    /// File it came from, or [`DEFAULT_SOURCE`].
+    pub source: String,
+    /// Dies, sorted by name.
+    pub dies: Vec<Die>,
+}
+
+/// One die of a configuration.
+#[derive(Debug)]
+pub struct Die {
+    /// Die name (a legal identifier).
+    pub name: String,
+    /// Free text.
+    pub role: String,
+    /// Block instances, sorted by instance name.
+    pub blocks: Vec<BlockInstance>,
+}
+
+/// One block instance on a die.
+#[derive(Debug)]
+pub struct BlockInstance {
+    /// Instance name (a legal identifier).
+    pub instance: String,
+    /// Block name.
+    pub block: &'static str,
+    /// The validated block, or `None` when this version of vdx does not implement the block yet.
+    pub elaborated: Option<Box<dyn Elaborated>>,
+    /// Parameters as written (for blocks that are not available).
+    pub raw: toml::Table,
+}
+
+/// A configuration that failed to load; lists every problem found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// File (or [`DEFAULT_SOURCE`]).
+    pub source_name: String,
+    /// `field.path: message` lines.
+    pub issues: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid config {}:", self.source_name)?;
+        for i in &self.issues {
+            write!(f, "\n  {i}")?;
+        }
+        Ok(())
+    }
+}
+
+impl DieConfig {
+    /// The embedded VDX-1 configuration.
+    pub fn default_config() -> Result<Self, ConfigError> {
+        Self::parse(DEFAULT_CONFIG, DEFAULT_SOURCE)
+    }
+
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            source_name: path.display().to_string(),
+            issues: vec![format!("cannot read: {e}")],
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates configuration text; `source` names it in errors.
+    pub fn parse(text: &str, source: &str) -> Result<Self, ConfigError> {
+        let fail = |issues: Vec<String>| ConfigError { source_name: source.to_string(), issues };
+        let raw: RawConfig = {
+            let de = toml::Deserializer::parse(text).map_err(|e| fail(vec![e.to_string()]))?;
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let path = e.path().to_string();
+                fail(vec![format!("{path}: {}", e.into_inner().message().trim())])
+            })?
+        };
+        let mut issues = Vec::new();
+        check_name(&raw.name, "name", &mut issues);
+        if !(raw.clock_mhz > 0.0 && raw.clock_mhz <= 10_000.0) {
+            issues.push(format!("clock_mhz: {} is out of range (0, 10000]", raw.clock_mhz));
+        }
+        if raw.dies.is_empty() {
+            issues.push("dies: the config has no dies; add a [dies.<name>] table".into());
+        }
+        let mut dies = Vec::new();
+        for (die_name, die) in &raw.dies {
+            check_name(die_name, &format!("dies.{die_name}"), &mut issues);
+            let mut blocks_out = Vec::new();
+            for (inst, table) in &die.blocks {
+                let at = format!("dies.{die_name}.blocks.{inst}");
+                check_name(inst, &at, &mut issues);
+                if let Some(b) = elaborate_instance(inst, table, &at, &mut issues) {
+                    blocks_out.push(b);
+                }
+            }
+            dies.push(Die { name: die_name.clone(), role: die.role.clone(), blocks: blocks_out });
+        }
+        if !issues.is_empty() {
+            return Err(fail(issues));
+        }
+        Ok(DieConfig {
+            name: raw.name,
+            description: raw.description,
+            clock_mhz: raw.clock_mhz,
+            source: source.into(),
+            dies,
+        })
+    }
+
+    /// The die called `name`, or an error listing the dies.
+    pub fn die(&self, name: &str) -> Result<&Die, ConfigError> {
+        self.dies.iter().find(|d| d.name == name).ok_or_else(|| ConfigError {
+            source_name: self.source.clone(),
+            issues: vec![format!(
+                "no die `{name}`; dies: {}",
+                self.dies.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+            )],
+        })
+    }
+
+    /// The effective configuration as TOML: defaults filled in for every available block.
+    pub fn to_toml(&self) -> String {
+        let mut root = toml::Table::new();
+        root.insert("name".into(), self.name.clone().into());
+        if !self.description.is_empty() {
+            root.insert("description".into(), self.description.clone().into());
+        }
+        root.insert("clock_mhz".into(), self.clock_mhz.into());
+        let mut dies = toml::Table::new();
+        for d in &self.dies {
+            let mut die = toml::Table::new();
+            if !d.role.is_empty() {
+                die.insert("role".into(), d.role.clone().into());
+            }
+            let mut blocks_t = toml::Table::new();
+            for b in &d.blocks {
+                let mut t = toml::Table::new();
+                t.insert("block".into(), b.block.into());
+                let params = b.elaborated.as_ref().map(|e| e.params_table()).unwrap_or_else(|| b.raw.clone());
+                t.extend(params);
+                blocks_t.insert(b.instance.clone(), t.into());
+            }
+            die.insert("blocks".into(), blocks_t.into());
+            dies.insert(d.name.clone(), die.into());
+        }
+        root.insert("dies".into(), dies.into());
+        let mut text = format!("# effective configuration from {}\n", self.source);
+        text.push_str(&toml::to_string(&root).unwrap_or_else(|e| unreachable!("tables serialize: {e}")));
+        text
+    }
+}
+
+/// Names become folder and module names, so they must already be legal identifiers.
+fn check_name(name: &str, at: &str, issues: &mut Vec<String>) {
+    let legal = legalize(name);
+    if legal != name {
+        issues.push(format!("{at}: name `{name}` must be a lower-case identifier (e.g. `{legal}`)"));
+    }
+}
+
+/// Validates one block instance; `None` (with issues recorded) when it is invalid.
+pub fn elaborate_instance(
+    instance: &str,
+    table: &toml::Table,
+    at: &str,
+    issues: &mut Vec<String>,
+) -> Option<BlockInstance> {
+    let mut params = table.clone();
+    let block_name = match params.remove("block") {
+        None => instance.to_string(),
+        Some(toml::Value::String(s)) => s,
+        Some(other) => {
+            issues.push(format!("{at}.block: expected a block name string, got {}", other.type_str()));
+            return None;
+        }
+    };
+    let Some(entry) = blocks::find(&block_name) else {
+        let field = if table.contains_key("block") { format!("{at}.block") } else { at.to_string() };
+        issues.push(format!("{field}: unknown block `{block_name}`; blocks: {}", blocks::names()));
+        return None;
+    };
+    let elaborated = match entry.kind {
+        None => None,
+        Some(kind) => match kind.elaborate(&params) {
+            Ok(e) => Some(e),
+            Err(field_issues) => {
+                for fi in field_issues {
+                    issues.push(format!("{at}.{}: {}", fi.field, fi.message));
+                }
+                return None;
+            }
+        },
+    };
+    Some(BlockInstance { instance: instance.to_string(), block: entry.name, elaborated, raw: params })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,750 @@
+//! Verilog-2005 emitter: one file per distinct module, a filelist per top, byte-identical output for
+//! the same design.
+//!
+//! Every net is declared unsigned; signedness only decides how operations are written (sign
+//! extension by concatenation, `$signed` around comparison operands and the arithmetic shift).
+//! Expressions are inlined into their single consumer where Verilog's context-determined widths
+//! cannot change their meaning: every operand of an inlined expression has the result's width, so
+//! no implicit extension happens. Whatever must be named (shared results, sliced values, `>>>`)
+//! gets a wire.
+
+use super::PortDir;
+use super::builder::{BinOp, ConnData, ConstShift, Module, ModuleData, Node, NodeId, UnOp, op_name};
+use super::names::Namer;
+use crate::sim::{SimSource, VerilogFile};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+use std::path::Path;
+
+/// Generator name and version written into every file header.
+pub const GENERATOR: &str = concat!("vdx ", env!("CARGO_PKG_VERSION"));
+
+/// Inlined expressions larger than this many operators get a wire of their own, for readability.
+const MAX_INLINE_OPS: usize = 6;
+
+/// A set of top modules to emit together; modules shared between tops are emitted once.
+#[derive(Default, Clone)]
+pub struct Design {
+    tops: Vec<Module>,
+}
+
+/// One emitted top: its final module name, its files in dependency order and its ports.
+#[derive(Debug, Clone)]
+pub struct EmittedTop {
+    /// Final module name.
+    pub module: String,
+    /// File names (children before parents, the top last).
+    pub files: Vec<String>,
+    /// Ports of the top module.
+    pub ports: Vec<crate::hdl::PortSpec>,
+}
+
+/// The result of [`Design::emit`].
+#[derive(Debug, Clone)]
+pub struct Emitted {
+    /// One file per distinct module, in emission order.
+    pub files: Vec<VerilogFile>,
+    /// The tops, in the order they were added.
+    pub tops: Vec<EmittedTop>,
+}
+
+impl Design {
+    /// An empty design.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A design with one top.
+    pub fn single(top: &Module) -> Self {
+        let mut d = Self::new();
+        d.add_top(top);
+        d
+    }
+
+    /// Adds a top module.
+    pub fn add_top(&mut self, top: &Module) {
+        self.tops.push(top.clone());
+    }
+
+    /// Emits every module reachable from the tops.
+    pub fn emit(&self) -> Emitted {
+        let mut state = EmitState::default();
+        let tops = self
+            .tops
+            .iter()
+            .map(|t| {
+                let module = state.emit_module(t);
+                let mut files = Vec::new();
+                state.collect_files(&module, &mut files);
+                EmittedTop { module, files, ports: t.ports() }
+            })
+            .collect();
+        Emitted { files: state.files, tops }
+    }
+}
+
+impl Emitted {
+    /// The text of the filelist for `top`: one file name per line, dependencies first.
+    pub fn filelist(&self, top: &EmittedTop) -> String {
+        top.files.iter().map(|f| format!("{f}\n")).collect()
+    }
+
+    /// Everything a simulator needs for top number `index`.
+    pub fn sim_source(&self, index: usize) -> SimSource {
+        let top = &self.tops[index];
+        let files = top
+            .files
+            .iter()
+            .map(|name| {
+                self.files.iter().find(|f| &f.name == name).expect("listed files are emitted").clone()
+            })
+            .collect();
+        SimSource { top: top.module.clone(), files, ports: top.ports.clone() }
+    }
+
+    /// Writes every module file and a `<top>.f` filelist per top into `dir` (which must exist).
+    pub fn write_to(&self, dir: &Path) -> std::io::Result<()> {
+        for f in &self.files {
+            std::fs::write(dir.join(&f.name), &f.text)?;
+        }
+        for t in &self.tops {
+            std::fs::write(dir.join(format!("{}.f", t.module)), self.filelist(t))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct EmitState {
+    files: Vec<VerilogFile>,
+    /// Body text (without header and name) → final module name: structural dedup.
+    by_body: HashMap<String, String>,
+    /// Module object → final name, so one object is emitted once.
+    by_ptr: HashMap<*const ModuleData, String>,
+    /// Final names in use.
+    names: Namer,
+    /// Final name → names of its direct children.
+    children: BTreeMap<String, Vec<String>>,
+}
+
+/// Stands in for the module's own name in its body while deduplicating.
+const NAME_SLOT: &str = "\u{0}MODULE\u{0}";
+
+impl EmitState {
+    fn emit_module(&mut self, module: &Module) -> String {
+        let ptr = std::rc::Rc::as_ptr(&module.0);
+        if let Some(name) = self.by_ptr.get(&ptr) {
+            return name.clone();
+        }
+        let child_names: Vec<String> = module.0.insts.iter().map(|i| self.emit_module(&i.module)).collect();
+        let body = ModuleWriter::new(&module.0, &child_names).body();
+        let name = match self.by_body.get(&body) {
+            Some(existing) => existing.clone(),
+            None => {
+                let name = self.names.fresh(&module.0.name);
+                self.by_body.insert(body.clone(), name.clone());
+                let text = format!("{}{}", header(module), body.replace(NAME_SLOT, &name));
+                self.files.push(VerilogFile { name: format!("{name}.v"), text });
+                let mut kids = child_names.clone();
+                kids.dedup();
+                self.children.insert(name.clone(), kids);
+                name
+            }
+        };
+        self.by_ptr.insert(ptr, name.clone());
+        name
+    }
+
+    fn collect_files(&self, module: &str, out: &mut Vec<String>) {
+        for child in self.children.get(module).into_iter().flatten() {
+            self.collect_files(child, out);
+        }
+        let file = format!("{module}.v");
+        if !out.contains(&file) {
+            out.push(file);
+        }
+    }
+}
+
+fn header(module: &Module) -> String {
+    let d = &module.0;
+    let params = if d.params.is_empty() {
+        "(none)".to_string()
+    } else {
+        d.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    };
+    let ports: Vec<String> = module
+        .ports()
+        .iter()
+        .map(|p| if p.width == 1 { p.name.clone() } else { format!("{}[{}:0]", p.name, p.width - 1) })
+        .collect();
+    format!(
+        "// {GENERATOR} -- block {} -- generated, do not edit\n// params: {params}\n// ports: {}\n",
+        d.block,
+        ports.join(", ")
+    )
+}
+
+fn range(width: u32) -> String {
+    if width == 1 { String::new() } else { format!("[{}:0]", width - 1) }
+}
+
+/// Per-module emission: naming, inlining decisions, unused-bit bookkeeping and text.
+struct ModuleWriter<'a> {
+    d: &'a ModuleData,
+    child_names: &'a [String],
+    /// Final name of every node that gets one.
+    name: Vec<Option<String>>,
+    live: Vec<bool>,
+    namer: Namer,
+}
+
+impl<'a> ModuleWriter<'a> {
+    fn new(d: &'a ModuleData, child_names: &'a [String]) -> Self {
+        let mut w = ModuleWriter {
+            d,
+            child_names,
+            name: vec![None; d.nodes.len()],
+            live: vec![false; d.nodes.len()],
+            namer: Namer::default(),
+        };
+        w.mark_live();
+        w.assign_names();
+        w
+    }
+
+    /// Follows casts, which are free in the emitted text (all nets are unsigned).
+    fn resolve(&self, mut id: NodeId) -> NodeId {
+        while let Node::Cast(a) = self.d.nodes[id].node {
+            id = a;
+        }
+        id
+    }
+
+    fn operands(node: &Node) -> Vec<NodeId> {
+        match node {
+            Node::Unary(_, a)
+            | Node::Shift(_, a, _)
+            | Node::Repeat(a, _)
+            | Node::Cast(a)
+            | Node::Alias(a) => {
+                vec![*a]
+            }
+            Node::Slice { a, .. } | Node::Extend { a, .. } => vec![*a],
+            Node::Binary(_, a, b) => vec![*a, *b],
+            Node::Concat(parts) => parts.clone(),
+            Node::Mux { sel, t, f } => vec![*sel, *t, *f],
+            Node::Input
+            | Node::Const(_)
+            | Node::RegQ(_)
+            | Node::MemRead { .. }
+            | Node::InstOut { .. }
+            | Node::Poison => vec![],
+        }
+    }
+
+    /// Nodes read from outside the node graph: by output ports, registers, memories, instances.
+    fn reads(&self) -> Vec<NodeId> {
+        let d = self.d;
+        let mut reads: Vec<NodeId> =
+            d.ports.iter().filter(|p| p.spec.dir == PortDir::Output).map(|p| p.node).collect();
+        for r in &d.regs {
+            if let Some((v, en, _)) = r.next {
+                reads.push(v);
+                reads.extend(en);
+            }
+        }
+        for m in &d.mems {
+            if let Some(w) = &m.write {
+                reads.extend([w.en, w.addr, w.data]);
+            }
+            for r in &m.reads {
+                reads.extend([r.en, r.addr]);
+            }
+        }
+        for inst in &d.insts {
+            for (_, c) in &inst.inputs {
+                reads.push(match c {
+                    ConnData::All(id) | ConnData::Each(id) => *id,
+                });
+            }
+        }
+        reads
+    }
+
+    /// What is kept: everything read, plus every node the user (or a register) named.
+    fn roots(&self) -> Vec<NodeId> {
+        let mut roots = self.reads();
+        roots.extend((0..self.d.nodes.len()).filter(|&i| self.d.nodes[i].name.is_some()));
+        roots
+    }
+
+    fn mark_live(&mut self) {
+        let mut stack = self.roots();
+        while let Some(id) = stack.pop() {
+            if !self.live[id] {
+                self.live[id] = true;
+                stack.extend(Self::operands(&self.d.nodes[id].node));
+            }
+        }
+    }
+
+    /// References of each (resolved) node: by live nodes and by the roots that read it.
+    fn use_counts(&self) -> Vec<usize> {
+        let mut uses = vec![0; self.d.nodes.len()];
+        for (id, n) in self.d.nodes.iter().enumerate() {
+            if self.live[id] && !matches!(n.node, Node::Cast(_)) {
+                for op in Self::operands(&n.node) {
+                    uses[self.resolve(op)] += 1;
+                }
+            }
+        }
+        for r in self.reads() {
+            uses[self.resolve(r)] += 1;
+        }
+        uses
+    }
+
+    fn assign_names(&mut self) {
+        let d = self.d;
+        for p in ["clk_i", "rst_ni"] {
+            self.namer.reserve(p);
+        }
+        for p in &d.ports {
+            self.namer.reserve(&p.spec.name);
+            if p.spec.dir == PortDir::Input {
+                self.name[p.node] = Some(p.spec.name.clone());
+            }
+        }
+        let uses = self.use_counts();
+        // A consumer that writes `x[..]` or `x[msb]` needs `x` as a name.
+        let mut needs_name = vec![false; d.nodes.len()];
+        for (id, n) in d.nodes.iter().enumerate() {
+            if !self.live[id] {
+                continue;
+            }
+            match &n.node {
+                Node::Slice { a, .. } | Node::Shift(_, a, _) => needs_name[self.resolve(*a)] = true,
+                Node::Extend { a, signed: true } => needs_name[self.resolve(*a)] = true,
+                _ => {}
+            }
+        }
+        for inst in &d.insts {
+            for (_, c) in &inst.inputs {
+                if let ConnData::Each(id) = c {
+                    needs_name[self.resolve(*id)] = true;
+                }
+            }
+        }
+        let mut inline_ops = vec![0usize; d.nodes.len()];
+        for (id, n) in d.nodes.iter().enumerate() {
+            if !self.live[id] || self.name[id].is_some() {
+                continue;
+            }
+            let base = match &n.node {
+                Node::Input | Node::Cast(_) | Node::Poison => continue,
+                Node::Const(_) => {
+                    if needs_name[id] {
+                        Some("const".to_string())
+                    } else {
+                        continue;
+                    }
+                }
+                Node::RegQ(_) | Node::InstOut { .. } => n.name.clone(),
+                Node::MemRead { mem, port } => Some(format!("{}_rdata{port}_q", d.mems[*mem].name)),
+                _ => n.name.clone(),
+            };
+            let size = 1 + Self::operands(&n.node)
+                .iter()
+                .map(|&op| {
+                    let op = self.resolve(op);
+                    if self.name[op].is_some() { 0 } else { inline_ops[op] }
+                })
+                .sum::<usize>();
+            let dynamic_sra = matches!(n.node, Node::Binary(BinOp::Sra, _, _));
+            let must =
+                base.is_some() || uses[id] > 1 || needs_name[id] || dynamic_sra || size > MAX_INLINE_OPS;
+            if must {
+                let raw = base.unwrap_or_else(|| op_name(&n.node).to_string());
+                self.name[id] = Some(self.namer.fresh(&raw));
+            } else {
+                inline_ops[id] = size;
+            }
+        }
+    }
+
+    fn is_atom(&self, id: NodeId) -> bool {
+        let id = self.resolve(id);
+        self.name[id].is_some()
+            || matches!(
+                self.d.nodes[id].node,
+                Node::Const(_)
+                    | Node::Concat(_)
+                    | Node::Repeat(..)
+                    | Node::Extend { .. }
+                    | Node::Shift(..)
+                    | Node::Slice { .. }
+            )
+    }
+
+    /// How a reference to `id` is written.
+    fn expr(&self, id: NodeId) -> String {
+        let id = self.resolve(id);
+        if let Some(n) = &self.name[id] {
+            return n.clone();
+        }
+        self.definition(id)
+    }
+
+    /// `expr`, parenthesized unless it is an atom.
+    fn operand(&self, id: NodeId) -> String {
+        if self.is_atom(id) { self.expr(id) } else { format!("({})", self.expr(id)) }
+    }
+
+    fn signed_operand(&self, id: NodeId) -> String {
+        if self.d.nodes[id].signed { format!("$signed({})", self.expr(id)) } else { self.operand(id) }
+    }
+
+    fn msb(&self, id: NodeId) -> String {
+        let w = self.d.nodes[id].width;
+        if w == 1 { self.expr(id) } else { format!("{}[{}]", self.expr(id), w - 1) }
+    }
+
+    fn slice(&self, id: NodeId, hi: u32, lo: u32) -> String {
+        if hi == lo { format!("{}[{hi}]", self.expr(id)) } else { format!("{}[{hi}:{lo}]", self.expr(id)) }
+    }
+
+    /// Parts of a concatenation, with inlined inner concatenations spliced in.
+    fn concat_parts(&self, id: NodeId) -> Vec<String> {
+        let Node::Concat(parts) = &self.d.nodes[id].node else { return vec![self.expr(id)] };
+        parts
+            .iter()
+            .flat_map(|&p| {
+                let p = self.resolve(p);
+                if self.name[p].is_none() && matches!(self.d.nodes[p].node, Node::Concat(_)) {
+                    self.concat_parts(p)
+                } else {
+                    vec![self.expr(p)]
+                }
+            })
+            .collect()
+    }
+
+    /// The right-hand side that computes node `id`.
+    fn definition(&self, id: NodeId) -> String {
+        let n = &self.d.nodes[id];
+        let w = n.width;
+        match &n.node {
+            Node::Const(b) => b.to_verilog(),
+            Node::Unary(op, a) => {
+                let sym = match op {
+                    UnOp::Not => "~",
+                    UnOp::Neg => "-",
+                    UnOp::RedAnd => "&",
+                    UnOp::RedOr => "|",
+                    UnOp::RedXor => "^",
+                };
+                format!("{sym}{}", self.operand(*a))
+            }
+            Node::Binary(op, a, b) => {
+                let sym = match op {
+                    BinOp::Add => "+",
+                    BinOp::Sub => "-",
+                    BinOp::Mul => "*",
+                    BinOp::And => "&",
+                    BinOp::Or => "|",
+                    BinOp::Xor => "^",
+                    BinOp::Eq => "==",
+                    BinOp::Ne => "!=",
+                    BinOp::Lt => "<",
+                    BinOp::Le => "<=",
+                    BinOp::Gt => ">",
+                    BinOp::Ge => ">=",
+                    BinOp::Shl => "<<",
+                    BinOp::Shr => ">>",
+                    BinOp::Sra => ">>>",
+                };
+                match op {
+                    BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                        format!("{} {sym} {}", self.signed_operand(*a), self.signed_operand(*b))
+                    }
+                    BinOp::Sra => format!("$signed({}) >>> {}", self.expr(*a), self.operand(*b)),
+                    _ => format!("{} {sym} {}", self.operand(*a), self.operand(*b)),
+                }
+            }
+            Node::Shift(kind, a, k) => {
+                let k = *k;
+                match kind {
+                    ConstShift::Shl => format!("{{{}, {k}'h0}}", self.slice(*a, w - 1 - k, 0)),
+                    ConstShift::Shr => format!("{{{k}'h0, {}}}", self.slice(*a, w - 1, k)),
+                    ConstShift::Sra => {
+                        format!("{{{{{k}{{{}}}}}, {}}}", self.msb(*a), self.slice(*a, w - 1, k))
+                    }
+                    ConstShift::Rotl => {
+                        format!("{{{}, {}}}", self.slice(*a, w - 1 - k, 0), self.slice(*a, w - 1, w - k))
+                    }
+                }
+            }
+            Node::Slice { a, hi, lo } => self.slice(*a, *hi, *lo),
+            Node::Concat(_) => format!("{{{}}}", self.concat_parts(id).join(", ")),
+            Node::Repeat(a, times) => format!("{{{times}{{{}}}}}", self.expr(*a)),
+            Node::Mux { sel, t, f } => {
+                format!("{} ? {} : {}", self.operand(*sel), self.operand(*t), self.operand(*f))
+            }
+            Node::Extend { a, signed } => {
+                let k = w - self.d.nodes[*a].width;
+                if *signed {
+                    format!("{{{{{k}{{{}}}}}, {}}}", self.msb(*a), self.expr(*a))
+                } else {
+                    format!("{{{k}'h0, {}}}", self.expr(*a))
+                }
+            }
+            Node::Cast(a) | Node::Alias(a) => self.expr(*a),
+            Node::Input | Node::RegQ(_) | Node::MemRead { .. } | Node::InstOut { .. } | Node::Poison => {
+                unreachable!("{} nodes are always named", op_name(&n.node))
+            }
+        }
+    }
+
+    /// Bits of named signals that nothing reads, as `name[hi:lo]` parts for the lint sink.
+    fn unused_parts(&self) -> Vec<String> {
+        let d = self.d;
+        let mut used: Vec<Vec<bool>> = d.nodes.iter().map(|n| vec![false; n.width as usize]).collect();
+        let mut mark = |id: NodeId, lo: u32, hi: u32| {
+            for b in lo..=hi {
+                used[id][b as usize] = true;
+            }
+        };
+        for (id, n) in d.nodes.iter().enumerate() {
+            if !self.live[id] || matches!(n.node, Node::Cast(_)) {
+                continue;
+            }
+            for op in Self::operands(&n.node) {
+                let op = self.resolve(op);
+                let w = d.nodes[op].width;
+                match &n.node {
+                    Node::Slice { hi, lo, .. } => mark(op, *lo, *hi),
+                    Node::Shift(ConstShift::Shl, _, k) => mark(op, 0, w - 1 - k),
+                    Node::Shift(ConstShift::Shr, _, k) => mark(op, *k, w - 1),
+                    Node::Shift(ConstShift::Sra, _, k) => mark(op, *k, w - 1),
+                    _ => mark(op, 0, w - 1),
+                }
+            }
+        }
+        for r in self.reads() {
+            let r = self.resolve(r);
+            mark(r, 0, d.nodes[r].width - 1);
+        }
+        let mut parts = Vec::new();
+        for (id, n) in d.nodes.iter().enumerate() {
+            let Some(name) = &self.name[id] else { continue };
+            if !self.live[id] {
+                continue;
+            }
+            let bits = &used[id];
+            let mut b = 0;
+            while b < bits.len() {
+                if bits[b] {
+                    b += 1;
+                    continue;
+                }
+                let lo = b;
+                while b < bits.len() && !bits[b] {
+                    b += 1;
+                }
+                let hi = b - 1;
+                parts.push(if n.width == 1 {
+                    name.clone()
+                } else if lo == 0 && hi == bits.len() - 1 {
+                    name.clone()
+                } else if lo == hi {
+                    format!("{name}[{lo}]")
+                } else {
+                    format!("{name}[{hi}:{lo}]")
+                });
+            }
+        }
+        parts
+    }
+
+    fn body(mut self) -> String {
+        let d = self.d;
+        let mut s = String::new();
+        s.push_str("`default_nettype none\n");
+        let ports = super::builder::ports_of(d);
+        let rw = ports.iter().map(|p| range(p.width).len()).max().unwrap_or(0);
+        let _ = writeln!(s, "module {NAME_SLOT} (");
+        for (i, p) in ports.iter().enumerate() {
+            let dir = if p.dir == PortDir::Input { "input " } else { "output" };
+            let sep = if i + 1 == ports.len() { "" } else { "," };
+            let _ = writeln!(s, "  {dir} wire {:<rw$} {}{sep}", range(p.width), p.name);
+        }
+        s.push_str(");\n");
+
+        // Declarations.
+        let mut decls: Vec<(String, String, String)> = Vec::new();
+        let reg_d: Vec<Option<String>> =
+            d.regs.iter().map(|r| r.next.map(|_| self.namer.fresh(&format!("{}_d", r.name)))).collect();
+        let mem_names: Vec<String> =
+            d.mems.iter().map(|m| self.namer.fresh(&format!("{}_mem", m.name))).collect();
+        for (id, n) in d.nodes.iter().enumerate() {
+            let Some(name) = &self.name[id] else { continue };
+            if !self.live[id] || matches!(n.node, Node::Input) {
+                continue;
+            }
+            let kind = if matches!(n.node, Node::RegQ(_) | Node::MemRead { .. }) { "reg" } else { "wire" };
+            decls.push((kind.into(), range(n.width), name.clone()));
+        }
+        for (r, dname) in d.regs.iter().zip(&reg_d) {
+            if let Some(dn) = dname {
+                decls.push(("wire".into(), range(r.width), dn.clone()));
+            }
+        }
+        for (m, mn) in d.mems.iter().zip(&mem_names) {
+            decls.push(("reg".into(), range(m.width), format!("{mn} [0:{}]", m.depth - 1)));
+        }
+        let unused = self.unused_parts();
+        let sink = if unused.is_empty() { None } else { Some(self.namer.fresh("unused_bits")) };
+        if let Some(sink) = &sink {
+            decls.push(("wire".into(), String::new(), sink.clone()));
+        }
+        if !decls.is_empty() {
+            s.push('\n');
+            let rw = decls.iter().map(|(_, r, _)| r.len()).max().unwrap_or(0);
+            for (kind, r, name) in &decls {
+                let _ = writeln!(s, "  {kind:<4} {r:<rw$} {name};");
+            }
+        }
+
+        // Continuous assignments.
+        let mut assigns = Vec::new();
+        for (id, n) in d.nodes.iter().enumerate() {
+            let Some(name) = &self.name[id] else { continue };
+            if !self.live[id]
+                || matches!(n.node, Node::Input | Node::RegQ(_) | Node::MemRead { .. } | Node::InstOut { .. })
+            {
+                continue;
+            }
+            assigns.push(format!("  assign {name} = {};", self.definition(id)));
+        }
+        for (r, dname) in d.regs.iter().zip(&reg_d) {
+            if let (Some((v, _, _)), Some(dn)) = (r.next, dname) {
+                assigns.push(format!("  assign {dn} = {};", self.expr(v)));
+            }
+        }
+        for p in d.ports.iter().filter(|p| p.spec.dir == PortDir::Output) {
+            assigns.push(format!("  assign {} = {};", p.spec.name, self.expr(p.node)));
+        }
+        if let Some(sink) = &sink {
+            // Read on purpose so that lint sees these bits as used; Verilator exempts `unused*`.
+            assigns.push(format!("  assign {sink} = ^{{{}}};", unused.join(", ")));
+        }
+        if !assigns.is_empty() {
+            s.push('\n');
+            for a in assigns {
+                s.push_str(&a);
+                s.push('\n');
+            }
+        }
+
+        // Registers, grouped by enable so that each group is one always block.
+        let mut groups: Vec<(Option<NodeId>, Vec<usize>)> = Vec::new();
+        for (i, r) in d.regs.iter().enumerate() {
+            let Some((_, en, _)) = r.next else { continue };
+            let en = en.map(|e| self.resolve(e));
+            match groups.iter_mut().find(|(e, _)| *e == en) {
+                Some((_, list)) => list.push(i),
+                None => groups.push((en, vec![i])),
+            }
+        }
+        for (en, regs) in &groups {
+            let q = |i: usize| self.name[reg_q_node(d, i)].clone().expect("register outputs are named");
+            let _ =
+                writeln!(s, "\n  always @(posedge clk_i or negedge rst_ni) begin\n    if (!rst_ni) begin");
+            for &i in regs {
+                let _ = writeln!(s, "      {} <= {};", q(i), d.regs[i].reset.to_verilog());
+            }
+            match en {
+                Some(e) => {
+                    let _ = writeln!(s, "    end else if ({}) begin", self.expr(*e));
+                }
+                None => s.push_str("    end else begin\n"),
+            }
+            for &i in regs {
+                let _ = writeln!(s, "      {} <= {};", q(i), reg_d[i].as_ref().expect("registers with next"));
+            }
+            s.push_str("    end\n  end\n");
+        }
+
+        // Memories.
+        for (m, mn) in d.mems.iter().zip(&mem_names) {
+            if let Some(w) = &m.write {
+                let _ = writeln!(
+                    s,
+                    "\n  always @(posedge clk_i) begin\n    if ({}) begin\n      {mn}[{}] <= {};\n    end\n  end",
+                    self.expr(w.en),
+                    self.expr(w.addr),
+                    self.expr(w.data)
+                );
+            }
+            for r in &m.reads {
+                let q = self.name[r.out].clone().expect("memory read data is named");
+                let _ = writeln!(
+                    s,
+                    "\n  always @(posedge clk_i or negedge rst_ni) begin\n    if (!rst_ni) begin\n      {q} <= {};\n    end else if ({}) begin\n      {q} <= {mn}[{}];\n    end\n  end",
+                    super::bits::Bits::zero(m.width).to_verilog(),
+                    self.expr(r.en),
+                    self.expr(r.addr)
+                );
+            }
+        }
+
+        // Instances.
+        for (inst, child) in d.insts.iter().zip(self.child_names) {
+            let child_ports = inst.module.ports();
+            let genvar = format!("gi_{}", inst.name.strip_prefix("u_").unwrap_or(&inst.name));
+            let mut conns: Vec<(String, String)> = Vec::new();
+            for p in &child_ports {
+                let part = |sig: String| match inst.count {
+                    Some(_) => format!("{sig}[{genvar}*{w} +: {w}]", w = p.width),
+                    None => sig,
+                };
+                let text = if p.name == "clk_i" || p.name == "rst_ni" {
+                    p.name.clone()
+                } else if p.dir == PortDir::Input {
+                    match inst.inputs.iter().find(|(n, _)| *n == p.name).map(|(_, c)| c) {
+                        Some(ConnData::All(id)) => self.expr(*id),
+                        Some(ConnData::Each(id)) => part(self.expr(*id)),
+                        None => unreachable!("finish() checks that every input is connected"),
+                    }
+                } else {
+                    let id = inst.outputs.iter().find(|(n, _)| *n == p.name).map(|(_, id)| *id);
+                    part(self.name[id.expect("every output has a node")].clone().expect("named"))
+                };
+                conns.push((p.name.clone(), text));
+            }
+            let pw = conns.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
+            let body: Vec<String> = conns.iter().map(|(p, t)| format!(".{p:<pw$} ({t})")).collect();
+            match inst.count {
+                None => {
+                    let _ = writeln!(s, "\n  {child} {} (\n    {}\n  );", inst.name, body.join(",\n    "));
+                }
+                Some(n) => {
+                    let label = format!("gen_{}", inst.name.strip_prefix("u_").unwrap_or(&inst.name));
+                    let _ = writeln!(
+                        s,
+                        "\n  genvar {genvar};\n  generate\n    for ({genvar} = 0; {genvar} < {n}; {genvar} = {genvar} + 1) begin : {label}\n      {child} {} (\n        {}\n      );\n    end\n  endgenerate",
+                        inst.name,
+                        body.join(",\n        ")
+                    );
+                }
+            }
+        }
+        s.push_str("\nendmodule\n`default_nettype wire\n");
+        s
+    }
+}
+
+fn reg_q_node(d: &ModuleData, reg: usize) -> NodeId {
+    d.nodes.iter().position(|n| n.node == Node::RegQ(reg)).expect("every register has an output node")
+}

@@ -1,0 +1,313 @@
+//! Verilog identifier legalization and per-module unique naming.
+
+use std::collections::BTreeSet;
+
+/// Verilog-2005 and SystemVerilog keywords: a signal may not take one of these names, since the
+/// output must read in every tool (Verilator parses SystemVerilog keywords by default).
+const KEYWORDS: &[&str] = &[
+    "always",
+    "and",
+    "assign",
+    "automatic",
+    "begin",
+    "buf",
+    "bufif0",
+    "bufif1",
+    "case",
+    "casex",
+    "casez",
+    "cell",
+    "cmos",
+    "config",
+    "deassign",
+    "default",
+    "defparam",
+    "design",
+    "disable",
+    "edge",
+    "else",
+    "end",
+    "endcase",
+    "endconfig",
+    "endfunction",
+    "endgenerate",
+    "endmodule",
+    "endprimitive",
+    "endspecify",
+    "endtable",
+    "endtask",
+    "event",
+    "for",
+    "force",
+    "forever",
+    "fork",
+    "function",
+    "generate",
+    "genvar",
+    "highz0",
+    "highz1",
+    "if",
+    "ifnone",
+    "incdir",
+    "include",
+    "initial",
+    "inout",
+    "input",
+    "instance",
+    "integer",
+    "join",
+    "large",
+    "liblist",
+    "library",
+    "localparam",
+    "macromodule",
+    "medium",
+    "module",
+    "nand",
+    "negedge",
+    "nmos",
+    "nor",
+    "noshowcancelled",
+    "not",
+    "notif0",
+    "notif1",
+    "or",
+    "output",
+    "parameter",
+    "pmos",
+    "posedge",
+    "primitive",
+    "pull0",
+    "pull1",
+    "pulldown",
+    "pullup",
+    "pulsestyle_ondetect",
+    "pulsestyle_onevent",
+    "rcmos",
+    "real",
+    "realtime",
+    "reg",
+    "release",
+    "repeat",
+    "rnmos",
+    "rpmos",
+    "rtran",
+    "rtranif0",
+    "rtranif1",
+    "scalared",
+    "showcancelled",
+    "signed",
+    "small",
+    "specify",
+    "specparam",
+    "strong0",
+    "strong1",
+    "supply0",
+    "supply1",
+    "table",
+    "task",
+    "time",
+    "tran",
+    "tranif0",
+    "tranif1",
+    "tri",
+    "tri0",
+    "tri1",
+    "triand",
+    "trior",
+    "trireg",
+    "unsigned",
+    "use",
+    "uwire",
+    "vectored",
+    "wait",
+    "wand",
+    "weak0",
+    "weak1",
+    "while",
+    "wire",
+    "wor",
+    "xnor",
+    "xor",
+    // SystemVerilog
+    "alias",
+    "always_comb",
+    "always_ff",
+    "always_latch",
+    "assert",
+    "assume",
+    "before",
+    "bind",
+    "bins",
+    "binsof",
+    "bit",
+    "break",
+    "byte",
+    "chandle",
+    "class",
+    "clocking",
+    "const",
+    "constraint",
+    "context",
+    "continue",
+    "cover",
+    "covergroup",
+    "coverpoint",
+    "cross",
+    "dist",
+    "do",
+    "endclass",
+    "endclocking",
+    "endgroup",
+    "endinterface",
+    "endpackage",
+    "endprogram",
+    "endproperty",
+    "endsequence",
+    "enum",
+    "expect",
+    "export",
+    "extends",
+    "extern",
+    "final",
+    "first_match",
+    "foreach",
+    "forkjoin",
+    "iff",
+    "ignore_bins",
+    "illegal_bins",
+    "import",
+    "inside",
+    "int",
+    "interface",
+    "intersect",
+    "join_any",
+    "join_none",
+    "local",
+    "logic",
+    "longint",
+    "matches",
+    "modport",
+    "new",
+    "null",
+    "package",
+    "packed",
+    "priority",
+    "program",
+    "property",
+    "protected",
+    "pure",
+    "rand",
+    "randc",
+    "randcase",
+    "randsequence",
+    "ref",
+    "return",
+    "sequence",
+    "shortint",
+    "shortreal",
+    "solve",
+    "static",
+    "string",
+    "struct",
+    "super",
+    "tagged",
+    "this",
+    "throughout",
+    "timeprecision",
+    "timeunit",
+    "type",
+    "typedef",
+    "union",
+    "unique",
+    "var",
+    "virtual",
+    "void",
+    "wait_order",
+    "wildcard",
+    "with",
+    "within",
+];
+
+/// Turns any string into a legal, lower-case Verilog identifier: characters outside `[a-z0-9_]`
+/// become `_`, runs of `_` collapse, a leading digit gets an `n` prefix, keywords get an `_x` suffix, and the empty string becomes `unnamed`.
+pub fn legalize(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        let c = c.to_ascii_lowercase();
+        let c = if c.is_ascii_alphanumeric() { c } else { '_' };
+        if !(c == '_' && out.ends_with('_')) {
+            out.push(c);
+        }
+    }
+    let trimmed = out.trim_matches('_');
+    let mut name = if trimmed.is_empty() { "unnamed".to_string() } else { trimmed.to_string() };
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, 'n');
+    }
+    if is_keyword(&name) {
+        name.push_str("_x");
+    }
+    name
+}
+
+/// Whether `name` is a Verilog or SystemVerilog keyword.
+pub fn is_keyword(name: &str) -> bool {
+    KEYWORDS.contains(&name)
+}
+
+/// Hands out names that are unique within one module scope, deterministically: the first request
+/// for a base gets it unchanged, later ones get `_1`, `_2`, … in request order.
+#[derive(Debug, Default, Clone)]
+pub struct Namer {
+    taken: BTreeSet<String>,
+}
+
+impl Namer {
+    /// Marks `name` as taken; returns false when it already was.
+    pub fn reserve(&mut self, name: &str) -> bool {
+        self.taken.insert(name.to_string())
+    }
+
+    /// A unique legal name derived from `raw`.
+    pub fn fresh(&mut self, raw: &str) -> String {
+        let base = legalize(raw);
+        if self.taken.insert(base.clone()) {
+            return base;
+        }
+        (1..)
+            .map(|i| format!("{base}_{i}"))
+            .find(|candidate| !self.taken.contains(candidate))
+            .map(|name| {
+                self.taken.insert(name.clone());
+                name
+            })
+            .expect("an unbounded counter always finds a free name")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legalize_fixes_bad_identifiers() {
+        assert_eq!(legalize("Lane 0/Out"), "lane_0_out");
+        assert_eq!(legalize("3d-vae"), "n3d_vae");
+        assert_eq!(legalize("module"), "module_x");
+        assert_eq!(legalize("logic"), "logic_x");
+        assert_eq!(legalize("__a__b__"), "a_b");
+        assert_eq!(legalize("$%^"), "unnamed");
+        assert_eq!(legalize("rand_o"), "rand_o");
+    }
+
+    #[test]
+    fn namer_is_unique_and_deterministic() {
+        let mut a = Namer::default();
+        let got: Vec<String> = ["x", "x", "X", "x_1", "x"].iter().map(|n| a.fresh(n)).collect();
+        assert_eq!(got, ["x", "x_1", "x_2", "x_1_1", "x_3"]);
+        let mut b = Namer::default();
+        let again: Vec<String> = ["x", "x", "X", "x_1", "x"].iter().map(|n| b.fresh(n)).collect();
+        assert_eq!(got, again);
+    }
+}

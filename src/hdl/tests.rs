@@ -1,0 +1,209 @@
+//! Unit tests of the IR and emitter: errors, dedup, naming, determinism.
+
+use super::*;
+
+fn counter(name: &str, width: u32) -> Module {
+    let m = ModuleBuilder::new(name);
+    let en = m.input("en_i", 1);
+    let count = m.reg("count", width, Reset::Zero);
+    m.next_when(&count, &en, &count.add(&count.lit(1)));
+    m.output("count_o", &count);
+    m.finish().expect("counter is well formed")
+}
+
+#[test]
+fn width_mismatch_names_both_signals_and_the_call_site() {
+    let m = ModuleBuilder::new("bad");
+    let a = m.input("a_i", 8);
+    let b = m.input("b_i", 4);
+    let line = line!() + 1;
+    let sum = a.add(&b);
+    m.output("sum_o", &sum);
+    let err = m.finish().expect_err("8 + 4 bits must be rejected");
+    assert_eq!(err.issues.len(), 1, "{err}");
+    let text = err.to_string();
+    assert!(text.contains("`a_i` (8 bits)") && text.contains("`b_i` (4 bits)"), "{text}");
+    assert!(text.contains(&format!("src/hdl/tests.rs:{line}:")), "{text}");
+    assert_eq!(sum.width(), 8, "building continues with the expected width");
+}
+
+#[test]
+fn all_errors_are_reported_at_once() {
+    let m = ModuleBuilder::new("bad");
+    let a = m.input("a_i", 8);
+    let r = m.reg("r", 8, Reset::Value(300));
+    let _ = a.slice(9, 2);
+    let _ = a.bit(0).mux(&a, &a.slice(3, 0));
+    m.output("r_o", &r);
+    let err = m.finish().unwrap_err();
+    let messages: Vec<&str> = err.issues.iter().map(|i| i.message.as_str()).collect();
+    assert_eq!(messages.len(), 4, "{messages:#?}");
+    assert!(messages[0].contains("reset value 0x12c does not fit in 8 bits"));
+    assert!(messages[1].contains("slice [9:2] is outside input `a_i`"));
+    assert!(messages[2].contains("mux: width mismatch"));
+    assert!(messages[3].contains("register `r` never gets a next value"));
+}
+
+#[test]
+fn register_rules() {
+    let m = ModuleBuilder::new("regs");
+    let a = m.input("a_i", 8);
+    let r = m.reg("r", 8, Reset::Zero);
+    m.next(&r, &a);
+    m.next(&r, &a.not());
+    m.next(&a, &a);
+    m.next_when(&r, &a, &a);
+    m.output("r_o", &r);
+    let err = m.finish().unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("register `r` already has a next value"), "{text}");
+    assert!(text.contains("input `a_i` (8 bits) is not a register"), "{text}");
+    assert!(text.contains("enable of register `r` must be 1 bit"), "{text}");
+}
+
+#[test]
+fn signals_of_another_module_are_rejected() {
+    let a = ModuleBuilder::new("a");
+    let x = a.input("x_i", 4);
+    let b = ModuleBuilder::new("b");
+    let y = b.input("y_i", 4);
+    b.output("z_o", &y.add(&x));
+    let text = b.finish().unwrap_err().to_string();
+    assert!(text.contains("belongs to module `a`, not to `b`"), "{text}");
+}
+
+#[test]
+fn instance_connections_are_checked() {
+    let child = counter("vdx_counter", 4);
+    let m = ModuleBuilder::new("top");
+    let wide = m.input("wide_i", 2);
+    let u = m.instance("u_a", &child, &[("en_i", &wide), ("nope_i", &wide)]);
+    m.output("o", &u.output("count_o"));
+    let _ = u.output("missing_o");
+    let v = m.instance("u_b", &child, &[]);
+    m.output("p_o", &v.output("count_o"));
+    let text = m.finish().unwrap_err().to_string();
+    assert!(text.contains("input `en_i` needs 1 bits, got input `wide_i` (2 bits)"), "{text}");
+    assert!(text.contains("has no input `nope_i`; inputs: en_i"), "{text}");
+    assert!(text.contains("has no output `missing_o`; outputs: count_o"), "{text}");
+    assert!(text.contains("instance `u_b`: input `en_i` of `vdx_counter` is not connected"), "{text}");
+}
+
+#[test]
+fn port_names_must_be_legal_and_unique() {
+    let m = ModuleBuilder::new("ports");
+    let a = m.input("a i", 1);
+    let _ = m.input("clk_i", 1);
+    m.output("a_o", &a);
+    m.output("a_o", &a);
+    let text = m.finish().unwrap_err().to_string();
+    assert!(text.contains("port name `a i` is not a legal identifier; use `a_i`"), "{text}");
+    assert!(text.contains("port `clk_i` is reserved"), "{text}");
+    assert!(text.contains("port `a_o` is declared twice"), "{text}");
+}
+
+#[test]
+fn internal_names_are_legalized_and_unique() {
+    let m = ModuleBuilder::new("Weird Name!");
+    let a = m.input("a_i", 8);
+    let r1 = m.reg("module", 8, Reset::Zero);
+    let r2 = m.reg("module", 8, Reset::Zero);
+    m.next(&r1, &a.named("wire"));
+    m.next(&r2, &r1.xor(&a).named("x y"));
+    m.output("o", &r2);
+    let module = m.finish().unwrap();
+    assert_eq!(module.name(), "weird_name");
+    let text = &Design::single(&module).emit().files[0].text;
+    for decl in
+        ["reg  [7:0] module_x_q;", "reg  [7:0] module_x_q_1;", "wire [7:0] wire_x;", "wire [7:0] x_y;"]
+    {
+        assert!(text.contains(decl), "missing `{decl}` in\n{text}");
+    }
+}
+
+#[test]
+fn identical_modules_are_emitted_once_and_different_ones_get_distinct_names() {
+    let a = counter("vdx_counter", 4);
+    let b = counter("vdx_counter", 4);
+    let c = counter("vdx_counter", 5);
+    let m = ModuleBuilder::new("top");
+    let en = m.input("en_i", 1);
+    let outs: Vec<Signal> = [(&a, "u_a"), (&b, "u_b"), (&c, "u_c")]
+        .iter()
+        .map(|(x, n)| m.instance(n, x, &[("en_i", &en)]).output("count_o"))
+        .collect();
+    m.output("o", &cat(&[&outs[0], &outs[1], &outs[2]]));
+    let top = m.finish().unwrap();
+    let out = Design::single(&top).emit();
+    let names: Vec<&str> = out.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["vdx_counter.v", "vdx_counter_1.v", "top.v"]);
+    let top_text = &out.files[2].text;
+    assert_eq!(top_text.matches("vdx_counter u_").count(), 2, "{top_text}");
+    assert_eq!(top_text.matches("vdx_counter_1 u_c").count(), 1, "{top_text}");
+    assert_eq!(out.tops[0].files, names);
+}
+
+#[test]
+fn emission_is_deterministic() {
+    let build = || {
+        let child = counter("vdx_counter", 3);
+        let m = ModuleBuilder::new("top");
+        let en = m.input("en_i", 4);
+        let arr = m.instance_array("u_lane", &child, 4, &[("en_i", Conn::Each(en.clone()))]);
+        let x = arr.output("count_o");
+        m.output("sum_o", &x.slice(5, 0).add(&x.slice(11, 6)).rotl(2));
+        Design::single(&m.finish().unwrap()).emit().files
+    };
+    let first = build();
+    for _ in 0..5 {
+        assert_eq!(build(), first);
+    }
+}
+
+#[test]
+fn registers_have_async_reset_and_no_initial() {
+    let text = Design::single(&counter("c", 8)).emit().files[0].text.clone();
+    assert!(text.contains("always @(posedge clk_i or negedge rst_ni)"), "{text}");
+    assert!(text.contains("if (!rst_ni) begin"), "{text}");
+    assert!(!text.contains("initial"), "{text}");
+}
+
+#[test]
+fn unused_bits_go_to_a_lint_sink() {
+    let m = ModuleBuilder::new("sink");
+    let a = m.input("a_i", 16);
+    let b = m.input("b_i", 4);
+    m.output("o", &a.slice(11, 4));
+    let _ = b;
+    let text = Design::single(&m.finish().unwrap()).emit().files[0].text.clone();
+    assert!(text.contains("assign unused_bits = ^{a_i[3:0], a_i[15:12], b_i};"), "{text}");
+}
+
+#[test]
+fn signedness_shows_in_comparisons_and_extension() {
+    let m = ModuleBuilder::new("s");
+    let a = m.input_signed("a_i", 8);
+    let b = m.input_signed("b_i", 8);
+    let u = m.input("u_i", 8);
+    m.output("lt_o", &a.lt(&b));
+    m.output("ult_o", &u.lt(&a.as_unsigned()));
+    m.output("ext_o", &a.resize(12));
+    m.output("uext_o", &u.resize(12));
+    m.output("mix_o", &a.add(&u));
+    let err = m.finish().unwrap_err().to_string();
+    assert!(err.contains("signedness mismatch"), "{err}");
+
+    let m = ModuleBuilder::new("s");
+    let a = m.input_signed("a_i", 8);
+    let b = m.input_signed("b_i", 8);
+    let u = m.input("u_i", 8);
+    m.output("lt_o", &a.lt(&b));
+    m.output("ult_o", &u.lt(&a.as_unsigned()));
+    m.output("ext_o", &a.resize(12));
+    m.output("uext_o", &u.resize(12));
+    let text = Design::single(&m.finish().unwrap()).emit().files[0].text.clone();
+    assert!(text.contains("assign lt_o = $signed(a_i) < $signed(b_i);"), "{text}");
+    assert!(text.contains("assign ult_o = u_i < a_i;"), "{text}");
+    assert!(text.contains("assign ext_o = {{4{a_i[7]}}, a_i};"), "{text}");
+    assert!(text.contains("assign uext_o = {4'h0, u_i};"), "{text}");
+}

@@ -1,0 +1,154 @@
+//! The `vdx` command line, as a user runs it.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn vdx(args: &[&str], cwd: &Path) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx")).args(args).current_dir(cwd).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap_or_default())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn gen_block_writes_verilog_and_filelist_and_lint_is_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = vdx(&["gen", "--block", "xoshiro_lane", "--out", "lane"], tmp.path());
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 block(s), 1 module file(s)"), "{stdout}");
+    let names: Vec<String> = listing(&tmp.path().join("lane")).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["manifest.json", "vdx_xoshiro_lane.f", "vdx_xoshiro_lane.v"]);
+    if !common::lint_tools() {
+        return;
+    }
+    let (ok, stdout, stderr) = vdx(&["lint", "lane"], tmp.path());
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("lint clean: 1 folder(s), zero warnings"), "{stdout}");
+}
+
+#[test]
+fn lint_reports_warnings_in_hand_edited_output() {
+    if !common::lint_tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(vdx(&["gen", "--block", "xoshiro_lane", "--out", "lane"], tmp.path()).0);
+    let file = tmp.path().join("lane/vdx_xoshiro_lane.v");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace(
+            "input  wire         en_i,",
+            "input  wire         en_i,\n  input  wire         spare_i,",
+        ),
+    )
+    .unwrap();
+    let (ok, stdout, _) = vdx(&["lint", "lane"], tmp.path());
+    assert!(!ok, "{stdout}");
+    assert!(stdout.contains("spare_i"), "{stdout}");
+}
+
+#[test]
+fn bad_config_fails_naming_the_field_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("keep.v"), "previous output\n").unwrap();
+    let before = listing(&out);
+    let cases = [
+        (
+            "[dies.d.blocks.r]\nblock = 'xoshiro_lane'\nlane = 4096\n",
+            "dies.d.blocks.r.lane: 4096 is out of range 0..=1023",
+        ),
+        ("[dies.d.blocks.r]\nblock = 'xoshiro_lane'\nseed = 'abc'\n", "dies.d.blocks.r.seed: invalid type"),
+        (
+            "[dies.d.blocks.r]\nblock = 'no_such_block'\n",
+            "dies.d.blocks.r.block: unknown block `no_such_block`",
+        ),
+        ("[dies.d.blocks.r]\nblock = 'xoshiro_lane'\nlane = \n", "line 7"),
+    ];
+    for (body, message) in cases {
+        let config = tmp.path().join("bad.toml");
+        std::fs::write(&config, format!("name = 'bad'\nclock_mhz = 500.0\n\n\n{body}")).unwrap();
+        let (ok, _, stderr) = vdx(&["gen", "--config", "bad.toml", "--out", "out"], tmp.path());
+        assert!(!ok, "{body}");
+        assert!(stderr.contains(message), "expected `{message}` in:\n{stderr}");
+        assert!(stderr.contains("bad.toml"), "{stderr}");
+        assert_eq!(listing(&out), before, "the output folder must be untouched");
+        assert!(!tmp.path().join("rtl_out").exists());
+    }
+}
+
+#[test]
+fn bad_overrides_and_selections_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) =
+        vdx(&["gen", "--block", "xoshiro_lane", "--set", "lane=2000", "--out", "o"], tmp.path());
+    assert!(!ok && stderr.contains("lane: 2000 is out of range 0..=1023"), "{stderr}");
+    let (ok, _, stderr) = vdx(&["gen", "--block", "sgu"], tmp.path());
+    assert!(!ok && stderr.contains("--block sgu: this block is not available"), "{stderr}");
+    let (ok, _, stderr) = vdx(&["gen", "--die", "nope"], tmp.path());
+    assert!(!ok && stderr.contains("no die `nope`; dies: compute0, compute1, compute2, utility"), "{stderr}");
+    let (ok, _, stderr) = vdx(&["gen", "--set", "lane=1"], tmp.path());
+    assert!(!ok && stderr.contains("--set needs --block"), "{stderr}");
+    assert!(!tmp.path().join("o").exists() && !tmp.path().join("rtl_out").exists());
+}
+
+#[test]
+fn gen_is_byte_identical_across_runs_and_reports_unavailable_blocks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = vdx(&["gen", "--out", "a"], tmp.path());
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("not available yet: d2d (ucie_adapter), sgu (sgu)"), "{stdout}");
+    assert!(stdout.contains("compute0: nothing to generate"), "{stdout}");
+    assert!(!tmp.path().join("a/compute0").exists());
+    assert!(vdx(&["gen", "--out", "b"], tmp.path()).0);
+    for die in ["utility"] {
+        assert_eq!(listing(&tmp.path().join("a").join(die)), listing(&tmp.path().join("b").join(die)));
+    }
+    let (ok, stdout, _) =
+        vdx(&["gen", "--block", "xoshiro_lane", "--set", "lane=7", "--out", "c"], tmp.path());
+    assert!(ok, "{stdout}");
+    let text = std::fs::read_to_string(tmp.path().join("c/vdx_xoshiro_lane.v")).unwrap();
+    assert!(text.contains("// params: seed=0x7ea lane=7"), "the config instance keeps its seed: {text}");
+}
+
+#[test]
+fn config_show_prints_a_config_that_loads_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = vdx(&["config", "show"], tmp.path());
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("[dies.utility.blocks.noise_lane0]"), "{stdout}");
+    std::fs::write(tmp.path().join("mine.toml"), &stdout).unwrap();
+    let (ok, again, stderr) = vdx(&["config", "show", "--config", "mine.toml"], tmp.path());
+    assert!(ok, "{stderr}");
+    assert_eq!(again.lines().skip(1).collect::<Vec<_>>(), stdout.lines().skip(1).collect::<Vec<_>>());
+}
+
+#[test]
+fn sim_prints_a_pass_table() {
+    if !common::verilator() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = vdx(&["sim", "--die", "utility", "--cycles", "20000"], tmp.path());
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("noise_lane0    xoshiro_lane         PASS   20000 checks"), "{stdout}");
+    assert!(stdout.contains("sgu            sgu                  n/a"), "{stdout}");
+}

@@ -1,0 +1,26 @@
+//! Helpers shared by the co-simulation tests.
+#![allow(dead_code)]
+
+/// Whether Verilator can be used. Panics with install instructions when it is missing, unless
+/// `VDX_SKIP_COSIM=1` asks to skip (which is then printed).
+pub fn verilator() -> bool {
+    tool("verilator", "verilator")
+}
+
+/// Whether Icarus Verilog can be used (same rules as [`verilator`]).
+pub fn icarus() -> bool {
+    tool("iverilog", "iverilog")
+}
+
+/// Whether Verilator and Yosys can be used for lint (same rules as [`verilator`]).
+pub fn lint_tools() -> bool {
+    tool("verilator", "verilator") && tool("yosys", "yosys")
+}
+
+fn tool(name: &str, package: &str) -> bool {
+    match vdx::sim::require_tool(name, package) {
+        Ok(Some(_)) => true,
+        Ok(None) => false,
+        Err(e) => panic!("{e}"),
+    }
+}
