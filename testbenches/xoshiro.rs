@@ -58,10 +58,19 @@ fn a_wrong_rotation_is_caught_and_a_waveform_is_written() {
         Err(CheckError::Diverged(d)) => d,
         other => panic!("the mutant must diverge, got {other:?}"),
     };
-    let err = dut.mismatch(4, divergence.to_string());
+    let err = dut.mismatch_at(4, divergence.cycle, divergence.to_string());
     let SimError::Mismatch { vcd, seed, .. } = &err else { panic!("{err}") };
     assert_eq!(*seed, 4);
     let wave = std::fs::read_to_string(vcd).unwrap();
     assert!(wave.contains("$enddefinitions") && wave.contains("rand_o"), "{}", vcd.display());
+    // The waveform ends a few cycles after the divergence (10 time units per cycle), not at the
+    // end of the 1000-cycle batch.
+    let last_time: u64 = wave.lines().filter_map(|l| l.strip_prefix('#')?.parse().ok()).max().unwrap();
+    assert!(
+        last_time <= 10 * (divergence.cycle + 6),
+        "waveform runs to {last_time} for cycle {}",
+        divergence.cycle
+    );
+    assert!(last_time >= 10 * divergence.cycle, "waveform must show the diverging cycle");
     assert!(err.to_string().contains("seed 4"), "{err}");
 }

@@ -91,7 +91,7 @@ pub fn cosim_verilator(params: &XoshiroLaneParams, run: CosimRun) -> Result<Cosi
     let checks = match run_checked(&mut dut, &mut bench, run.cycles, run.seed) {
         Ok(n) => n,
         Err(CheckError::Sim(e)) => return Err(e),
-        Err(CheckError::Diverged(d)) => return Err(dut.mismatch(run.seed, d.to_string())),
+        Err(CheckError::Diverged(d)) => return Err(dut.mismatch_at(run.seed, d.cycle, d.to_string())),
     };
     Ok(CosimReport {
         module: src.top,

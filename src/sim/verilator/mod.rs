@@ -369,6 +369,12 @@ impl VerilatorDut {
     /// a `--trace` build of the same source (built and cached on first use). Inputs change at
     /// time `10*c`, `clk_i` rises at `10*c + 5`.
     pub fn write_vcd(&self, path: &Path) -> Result<(), SimError> {
+        self.write_vcd_cycles(path, self.recorded_cycles)
+    }
+
+    /// Like [`Self::write_vcd`], for the first `cycles` recorded cycles only.
+    pub fn write_vcd_cycles(&self, path: &Path, cycles: u64) -> Result<(), SimError> {
+        let cycles = cycles.min(self.recorded_cycles);
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(model::io_err(parent))?;
         }
@@ -381,11 +387,11 @@ impl VerilatorDut {
             path: path.to_path_buf(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL in path"),
         })?;
-        // SAFETY: the signature matches the generated `vdx_trace_replay`; `recorded` holds
-        // `recorded_cycles` whole input frames; `lib` outlives the call.
+        // SAFETY: the signature matches the generated `vdx_trace_replay`; `recorded` holds at least
+        // `cycles` whole input frames; `lib` outlives the call.
         let rc = unsafe {
             let replay: ReplayFn = symbol(&lib, &lib_path, "vdx_trace_replay")?;
-            replay(self.recorded.as_ptr(), self.recorded_cycles, cpath.as_ptr())
+            replay(self.recorded.as_ptr(), cycles, cpath.as_ptr())
         };
         if rc != 0 {
             return Err(SimError::Io {
@@ -400,16 +406,19 @@ impl VerilatorDut {
     /// `$VDX_VCD_DIR` (default `./vdx-vcd`) as `<top>_seed<seed>.vcd`. If the waveform cannot be
     /// written, the reason is appended to `what`, because the mismatch matters more.
     pub fn mismatch(&self, seed: u64, what: impl Into<String>) -> SimError {
-        let dir = std::env::var_os(VCD_DIR_ENV)
-            .filter(|d| !d.is_empty())
-            .map_or_else(|| PathBuf::from("vdx-vcd"), PathBuf::from);
-        self.mismatch_in(&dir, seed, what.into())
+        self.mismatch_in(&vcd_dir(), seed, what.into(), self.recorded_cycles)
     }
 
-    fn mismatch_in(&self, dir: &Path, seed: u64, mut what: String) -> SimError {
+    /// Like [`Self::mismatch`] for a divergence at `cycle` (counted from the Dut's creation): the
+    /// waveform stops a few cycles after it, so a long run does not produce a huge file.
+    pub fn mismatch_at(&self, seed: u64, cycle: u64, what: impl Into<String>) -> SimError {
+        self.mismatch_in(&vcd_dir(), seed, what.into(), cycle.saturating_add(MISMATCH_TAIL_CYCLES + 1))
+    }
+
+    fn mismatch_in(&self, dir: &Path, seed: u64, mut what: String, cycles: u64) -> SimError {
         let file = dir.join(format!("{}_seed{seed}.vcd", self.layout.module));
         let vcd = std::path::absolute(&file).unwrap_or(file);
-        if let Err(e) = self.write_vcd(&vcd) {
+        if let Err(e) = self.write_vcd_cycles(&vcd, cycles) {
             what.push_str(&format!(" [no waveform: {e}]"));
         } else if self.recorded_cycles < self.cycles {
             what.push_str(&format!(
@@ -419,6 +428,16 @@ impl VerilatorDut {
         }
         SimError::Mismatch { what, seed, vcd }
     }
+}
+
+/// Cycles a mismatch waveform shows after the diverging one.
+const MISMATCH_TAIL_CYCLES: u64 = 4;
+
+/// `$VDX_VCD_DIR`, else `./vdx-vcd`.
+fn vcd_dir() -> PathBuf {
+    std::env::var_os(VCD_DIR_ENV)
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from("vdx-vcd"), PathBuf::from)
 }
 
 /// Only reached if `PortLayout::input`/`output` disagreed with our own search.

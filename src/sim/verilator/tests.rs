@@ -447,7 +447,7 @@ fn write_vcd_replays_the_recorded_run() {
     let bits = last[1..].split_whitespace().next().unwrap();
     assert_eq!(u64::from_str_radix(bits, 2).unwrap(), final_count, "{last}");
 
-    let e = dut.mismatch_in(dir.path(), 7, "count_o differs at cycle 3".into());
+    let e = dut.mismatch_in(dir.path(), 7, "count_o differs at cycle 3".into(), u64::MAX);
     let SimError::Mismatch { what, seed, vcd } = &e else { panic!("{e:?}") };
     assert_eq!((what.as_str(), *seed), ("count_o differs at cycle 3", 7));
     assert!(vcd.ends_with("ctr_seed7.vcd") && vcd.is_file(), "{}", vcd.display());
@@ -455,7 +455,7 @@ fn write_vcd_replays_the_recorded_run() {
 
     let blocked = dir.path().join("file");
     std::fs::write(&blocked, "").unwrap();
-    let e = dut.mismatch_in(&blocked, 8, "x".into());
+    let e = dut.mismatch_in(&blocked, 8, "x".into(), u64::MAX);
     assert!(e.to_string().contains("no waveform"), "{e}");
 }
 
