@@ -223,7 +223,7 @@ fn sim_cmd(select: &SelectArgs, cycles: u64, seed: u64) -> Result<()> {
             rows.push((plan.die.clone(), inst.clone(), block, "n/a".into(), "not available yet".into()));
         }
     }
-    println!("{:<10} {:<14} {:<20} {:<6} {}", "die", "instance", "block", "result", "detail");
+    println!("{:<10} {:<14} {:<20} {:<6} detail", "die", "instance", "block", "result");
     for (die, inst, block, status, detail) in &rows {
         println!("{die:<10} {inst:<14} {block:<20} {status:<6} {detail}");
     }

@@ -3,8 +3,8 @@
 
 mod common;
 
+use rand::RngExt;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 use vdx::hdl::{Conn, Design, Module, ModuleBuilder, Reset, Signal, cat};
 use vdx::sim::check::{CycleModel, run_checked};
 use vdx::sim::icarus::IcarusSim;

@@ -21,10 +21,10 @@ impl Bits {
         let n = width.div_ceil(64) as usize;
         let mut w: Vec<u64> = (0..n).map(|i| words.get(i).copied().unwrap_or(0)).collect();
         let rem = width % 64;
-        if rem != 0 {
-            if let Some(last) = w.last_mut() {
-                *last &= (1u64 << rem) - 1;
-            }
+        if rem != 0
+            && let Some(last) = w.last_mut()
+        {
+            *last &= (1u64 << rem) - 1;
         }
         Bits { width, words: w }
     }

@@ -1151,10 +1151,10 @@ impl ModuleBuilder {
         if !self.owns(reg, "next", loc) || !self.owns(value, "next", loc) {
             return;
         }
-        if let Some(en) = enable {
-            if !self.owns(en, "next_when", loc) {
-                return;
-            }
+        if let Some(en) = enable
+            && !self.owns(en, "next_when", loc)
+        {
+            return;
         }
         let mut m = self.m.borrow_mut();
         let Node::RegQ(idx) = m.nodes[reg.id].node else {
@@ -1168,12 +1168,12 @@ impl ModuleBuilder {
             m.issue(loc, format!("next value of register `{r}` ({} bits) is {d}", reg.width));
             return;
         }
-        if let Some(en) = enable {
-            if en.width != 1 {
-                let d = m.describe(en.id);
-                m.issue(loc, format!("enable of register `{r}` must be 1 bit, got {d}"));
-                return;
-            }
+        if let Some(en) = enable
+            && en.width != 1
+        {
+            let d = m.describe(en.id);
+            m.issue(loc, format!("enable of register `{r}` must be 1 bit, got {d}"));
+            return;
         }
         if let Some((_, _, first)) = m.regs[idx].next {
             m.issue(loc, format!("register `{r}` already has a next value (set at {first}); mux the cases"));

@@ -553,9 +553,7 @@ impl<'a> ModuleWriter<'a> {
                     b += 1;
                 }
                 let hi = b - 1;
-                parts.push(if n.width == 1 {
-                    name.clone()
-                } else if lo == 0 && hi == bits.len() - 1 {
+                parts.push(if n.width == 1 || (lo == 0 && hi == bits.len() - 1) {
                     name.clone()
                 } else if lo == hi {
                     format!("{name}[{lo}]")

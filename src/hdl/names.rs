@@ -278,9 +278,8 @@ impl Namer {
         (1..)
             .map(|i| format!("{base}_{i}"))
             .find(|candidate| !self.taken.contains(candidate))
-            .map(|name| {
+            .inspect(|name| {
                 self.taken.insert(name.clone());
-                name
             })
             .expect("an unbounded counter always finds a free name")
     }

@@ -239,12 +239,9 @@ impl PortLayout {
     /// Checks that `inputs` is a whole number of input frames and `outputs` the same number of
     /// output frames; returns that number of cycles.
     pub fn check_buffers(&self, inputs: &[u32], outputs: &[u32]) -> Result<usize, SimError> {
-        let cycles = if self.in_words == 0 {
-            outputs.len() / self.out_words.max(1)
-        } else {
-            inputs.len() / self.in_words
-        };
-        if self.in_words > 0 && inputs.len() % self.in_words != 0 {
+        // A module without inputs (besides the clock) takes its cycle count from the outputs.
+        let cycles = inputs.len().checked_div(self.in_words).unwrap_or(outputs.len() / self.out_words.max(1));
+        if self.in_words > 0 && !inputs.len().is_multiple_of(self.in_words) {
             return Err(SimError::BadBuffer { what: "input", len: inputs.len(), frame: self.in_words });
         }
         if outputs.len() != cycles * self.out_words {

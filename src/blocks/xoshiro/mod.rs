@@ -35,18 +35,13 @@ pub const MAX_LANE: u32 = 1023;
 /// Parameters of `xoshiro_lane`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[derive(Default)]
 pub struct XoshiroLaneParams {
     /// 64-bit seed expanded by splitmix64 into the reset state (TOML integers are signed, so a
     /// config can give 0..=2^63-1).
     pub seed: u64,
     /// Lane index: the reset state is advanced by this many 2^128-step jumps (0..=1023).
     pub lane: u32,
-}
-
-impl Default for XoshiroLaneParams {
-    fn default() -> Self {
-        XoshiroLaneParams { seed: 0, lane: 0 }
-    }
 }
 
 impl XoshiroLaneParams {
