@@ -306,7 +306,7 @@ fn bench_cosim(cycles: u64, repeats: usize, out: &Path) -> Result<()> {
     }
     std::fs::write(out, serde_json::to_string_pretty(&json)? + "\n")
         .with_context(|| format!("writing {}", out.display()))?;
-    println!("design {} , {} cycles, best of {repeats}", src.top, speed.cycles);
+    println!("design {}, {} cycles, best of {repeats}", src.top, speed.cycles);
     println!("  C++ testbench      {:>8.2} Mcycles/s", speed.cpp_cycles_per_s / 1e6);
     println!(
         "  Rust batched       {:>8.2} Mcycles/s  ratio {:.3}",
