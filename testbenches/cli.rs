@@ -153,3 +153,19 @@ fn sim_prints_a_pass_table() {
     assert!(stdout.contains("noise_lane0    xoshiro_lane         PASS   20000 checks"), "{stdout}");
     assert!(stdout.contains("sgu            sgu                  n/a"), "{stdout}");
 }
+
+#[test]
+fn missing_verilator_is_an_error_with_install_instructions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["sim", "--die", "utility", "--cycles", "10"])
+        .current_dir(tmp.path())
+        .env("PATH", tmp.path())
+        .env_remove(vdx::sim::SKIP_ENV)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("FAIL") && stdout.contains("verilator not found on PATH"), "{stdout}");
+    assert!(stdout.contains("apt-get install verilator"), "{stdout}");
+}

@@ -281,13 +281,7 @@ fn registers_memories_and_generate_loops_under_icarus() {
 
 #[test]
 fn test_modules_are_lint_clean() {
-    if !common::lint_tools() {
-        return;
-    }
     for module in [ops_module(), seq_module()] {
-        let dir = tempfile::tempdir().unwrap();
-        Design::single(&module).emit().write_to(dir.path()).unwrap();
-        let report = vdx::flows::lint::lint_dir(dir.path()).unwrap();
-        assert!(report.is_clean(), "{}", vdx::flows::lint::format_report(&report));
+        common::assert_lint_clean(&Design::single(&module).emit());
     }
 }

@@ -1,5 +1,8 @@
 //! Snapshots of emitted Verilog for small configurations: any change to the generated text
-//! shows up in review as a diff of `testbenches/snapshots/`.
+//! shows up in review as a diff of `testbenches/snapshots/`. Every snapshotted design is also
+//! linted.
+
+mod common;
 
 use vdx::blocks::BlockParams;
 use vdx::blocks::xoshiro::XoshiroLaneParams;
@@ -15,8 +18,10 @@ fn settings() -> insta::Settings {
 #[test]
 fn xoshiro_lane_default() {
     let module = XoshiroLaneParams::default().build().unwrap();
-    let text = Design::single(&module).emit().files[0].text.clone();
+    let emitted = Design::single(&module).emit();
+    let text = emitted.files[0].text.clone();
     settings().bind(|| insta::assert_snapshot!("xoshiro_lane_default", text));
+    common::assert_lint_clean(&emitted);
 }
 
 #[test]
@@ -43,4 +48,5 @@ fn hierarchy_with_generate_loop_and_memory() {
     let out = Design::single(&m.finish().unwrap()).emit();
     let text: String = out.files.iter().map(|f| format!("==> {}\n{}", f.name, f.text)).collect();
     settings().bind(|| insta::assert_snapshot!("acc_array", text));
+    common::assert_lint_clean(&out);
 }

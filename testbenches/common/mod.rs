@@ -24,3 +24,15 @@ fn tool(name: &str, package: &str) -> bool {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// Asserts that every module of `emitted` passes Verilator `-Wall` lint and the Yosys check
+/// (when the tools are present; see [`lint_tools`]).
+pub fn assert_lint_clean(emitted: &vdx::hdl::Emitted) {
+    if !lint_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temporary folder");
+    emitted.write_to(dir.path()).expect("writing the design");
+    let report = vdx::flows::lint::lint_dir(dir.path()).expect("running lint");
+    assert!(report.is_clean(), "{}", vdx::flows::lint::format_report(&report));
+}

@@ -7,7 +7,7 @@ use crate::blocks::{BlockParams, CosimReport, CosimRun};
 use crate::hdl::Design;
 use crate::sim::check::{CheckError, CycleModel, run_checked};
 use crate::sim::verilator::VerilatorDut;
-use crate::sim::{PortLayout, SimError};
+use crate::sim::{PortLayout, SimError, Slot};
 use rand::RngExt;
 use rand::rngs::StdRng;
 use std::time::Instant;
@@ -35,43 +35,71 @@ pub struct LaneBench {
     model: XoshiroLaneModel,
     mix: Mix,
     cycle: u64,
+    ports: Option<LanePorts>,
+}
+
+/// The lane's slots in a frame, looked up once rather than by name every cycle.
+struct LanePorts {
+    rst: Slot,
+    load: Slot,
+    en: Slot,
+    state: Slot,
+    rand: Slot,
+}
+
+impl LanePorts {
+    fn resolve(layout: &PortLayout) -> Self {
+        let find = |found: Result<&Slot, SimError>| match found {
+            Ok(slot) => slot.clone(),
+            Err(e) => panic!("LaneBench drives vdx_xoshiro_lane only: {e}"),
+        };
+        LanePorts {
+            rst: find(layout.input("rst_ni")),
+            load: find(layout.input("load_i")),
+            en: find(layout.input("en_i")),
+            state: find(layout.input("load_state_i")),
+            rand: find(layout.output("rand_o")),
+        }
+    }
 }
 
 impl LaneBench {
     /// A testbench for a lane built with `params`.
     pub fn new(params: &XoshiroLaneParams, mix: Mix) -> Self {
-        LaneBench { model: XoshiroLaneModel::new(params.reset_state()), mix, cycle: 0 }
+        LaneBench { model: XoshiroLaneModel::new(params.reset_state()), mix, cycle: 0, ports: None }
     }
-}
 
-fn port<'a>(layout: &'a PortLayout, dir_input: bool, name: &str) -> &'a crate::sim::Slot {
-    let found = if dir_input { layout.input(name) } else { layout.output(name) };
-    found.unwrap_or_else(|e| panic!("vdx_xoshiro_lane port layout: {e}"))
+    fn ports(&mut self, layout: &PortLayout) -> &LanePorts {
+        self.ports.get_or_insert_with(|| LanePorts::resolve(layout))
+    }
 }
 
 impl CycleModel for LaneBench {
     fn stimulus(&mut self, rng: &mut StdRng, layout: &PortLayout, frame: &mut [u32]) {
         let reset = self.cycle == 0 || rng.random_bool(self.mix.reset);
         self.cycle += 1;
-        port(layout, true, "rst_ni").set(frame, u64::from(!reset));
-        port(layout, true, "load_i").set(frame, u64::from(rng.random_bool(self.mix.load)));
-        port(layout, true, "en_i").set(frame, u64::from(rng.random_bool(self.mix.enable)));
+        let (load, enable) = (rng.random_bool(self.mix.load), rng.random_bool(self.mix.enable));
         let state: [u32; 8] = rng.random();
-        port(layout, true, "load_state_i").set_words(frame, &state);
+        let p = self.ports(layout);
+        p.rst.set(frame, u64::from(!reset));
+        p.load.set(frame, u64::from(load));
+        p.en.set(frame, u64::from(enable));
+        p.state.set_words(frame, &state);
     }
 
     fn check(&mut self, layout: &PortLayout, inputs: &[u32], outputs: &[u32]) -> Result<u64, String> {
-        let get = |name| port(layout, true, name).get(inputs);
-        let words = port(layout, true, "load_state_i").get_words(inputs);
+        let p = self.ports(layout);
+        let (rst_n, load, en) = (p.rst.get(inputs) == 1, p.load.get(inputs) == 1, p.en.get(inputs) == 1);
+        let words = p.state.get_words(inputs);
         let state: [u64; 4] =
             std::array::from_fn(|i| u64::from(words[2 * i]) | u64::from(words[2 * i + 1]) << 32);
-        let expected = if get("rst_ni") == 0 {
+        let got = p.rand.get(outputs);
+        let expected = if rst_n {
+            self.model.cycle(load, state, en)
+        } else {
             self.model.reset();
             self.model.cycle(false, state, false)
-        } else {
-            self.model.cycle(get("load_i") == 1, state, get("en_i") == 1)
         };
-        let got = port(layout, false, "rand_o").get(outputs);
         if got != expected {
             return Err(format!("rand_o = {got:#018x}, golden model expects {expected:#018x}"));
         }
