@@ -101,12 +101,6 @@ impl Loaded {
     }
 }
 
-/// A Verilated model of one top module, loaded into this process and driven cycle by cycle.
-///
-/// Several instances, of one model or of different ones, can live side by side: each library is
-/// loaded locally with its own copy of the Verilator runtime, and each instance has its own
-/// `VerilatedContext`. The clock `clk_i` is driven by the cycle functions; every other input keeps
-/// the last value poked (or run) until changed.
 /// An input port of a [`VerilatorDut`], resolved by [`VerilatorDut::input_id`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InputId(usize);
@@ -115,6 +109,12 @@ pub struct InputId(usize);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutputId(usize);
 
+/// A Verilated model of one top module, loaded into this process and driven cycle by cycle.
+///
+/// Several instances, of one model or of different ones, can live side by side: each library is
+/// loaded locally with its own copy of the Verilator runtime, and each instance has its own
+/// `VerilatedContext`. The clock `clk_i` is driven by the cycle functions; every other input keeps
+/// the last value poked (or run) until changed.
 pub struct VerilatorDut {
     inst: NonNull<c_void>,
     loaded: Arc<Loaded>,
