@@ -20,6 +20,7 @@
 //! findings; a run that fails without any recognisable line still yields one finding with its
 //! output tail, so a failure can never look clean.
 
+use crate::hdl::names::declared_modules;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -169,7 +170,7 @@ pub fn lint_dir(dir: &Path) -> Result<LintReport, LintError> {
     let mut tops: Vec<String> = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f).map_err(|source| LintError::Io { path: f.clone(), source })?;
-        for m in module_names(&text) {
+        for m in declared_modules(&text) {
             // A module defined twice is linted once; the tools report the redefinition.
             if !tops.contains(&m) {
                 tops.push(m);
@@ -374,60 +375,6 @@ fn failure_message(status: std::process::ExitStatus, text: &str) -> String {
     format!("exited with {status}: {}", text[start..].replace('\n', " | "))
 }
 
-/// Module names declared in `text`: the identifier after each `module` keyword that starts a
-/// line, ignoring comments (commented-out modules must not become lint tops).
-fn module_names(text: &str) -> Vec<String> {
-    strip_comments(text)
-        .lines()
-        .filter_map(|line| {
-            let rest = line.trim_start().strip_prefix("module")?;
-            if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
-                return None;
-            }
-            let name: String = rest
-                .trim_start()
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '$')
-                .collect();
-            (!name.is_empty()).then_some(name)
-        })
-        .collect()
-}
-
-/// Replaces `//` and `/* */` comments with spaces, keeping line breaks so lines stay lines.
-fn strip_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, chars.peek()) {
-            ('/', Some('/')) => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        out.push('\n');
-                        break;
-                    }
-                }
-            }
-            ('/', Some('*')) => {
-                chars.next();
-                let mut prev = ' ';
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        out.push('\n');
-                    }
-                    if prev == '*' && c == '/' {
-                        break;
-                    }
-                    prev = c;
-                }
-                out.push(' ');
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,13 +549,6 @@ endmodule
             yosys_read_command(&[PathBuf::from("x y.v"), PathBuf::from("-z.v")]).unwrap(),
             "read_verilog \"x y.v\" \"./-z.v\""
         );
-    }
-
-    #[test]
-    fn module_names_skip_comments() {
-        let text =
-            "module a(input wire x);\nendmodule\n/* module b;\nendmodule */\n  module  c_1 #(\n// module d\n";
-        assert_eq!(module_names(text), ["a", "c_1"]);
     }
 
     #[test]

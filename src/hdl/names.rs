@@ -285,6 +285,60 @@ impl Namer {
     }
 }
 
+/// Module names declared in Verilog `text`: the identifier after each `module` keyword that
+/// starts a line, ignoring comments (a commented-out module must not count).
+pub fn declared_modules(text: &str) -> Vec<String> {
+    strip_comments(text)
+        .lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix("module")?;
+            if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
+                return None;
+            }
+            let name: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '$')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .collect()
+}
+
+/// Replaces `//` and `/* */` comments with spaces, keeping line breaks so lines stay lines.
+fn strip_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('/', Some('/')) => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            ('/', Some('*')) => {
+                chars.next();
+                let mut prev = ' ';
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                    }
+                    if prev == '*' && c == '/' {
+                        break;
+                    }
+                    prev = c;
+                }
+                out.push(' ');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,5 +362,12 @@ mod tests {
         let mut b = Namer::default();
         let again: Vec<String> = ["x", "x", "X", "x_1", "x"].iter().map(|n| b.fresh(n)).collect();
         assert_eq!(got, again);
+    }
+
+    #[test]
+    fn declared_modules_skip_comments() {
+        let text =
+            "module a(input wire x);\nendmodule\n/* module b;\nendmodule */\n  module  c_1 #(\n// module d\n";
+        assert_eq!(declared_modules(text), ["a", "c_1"]);
     }
 }

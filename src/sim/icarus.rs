@@ -29,7 +29,9 @@
 //! input ports, first declared port leftmost, each in `ceil(width / 4)` hex digits, so ports of any
 //! width (including > 64 bits) stay nibble-aligned.
 
+use super::tool::{TAIL_LINES, display_command, run_tool, tail};
 use super::{CLOCK_PORT, CycleSim, PortLayout, SimError, SimSource, Slot};
+use crate::hdl::names::declared_modules;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,7 +41,6 @@ use std::process::Command;
 pub const CHUNK_CYCLES: usize = 4096;
 
 /// How many characters of a failing tool's output an error keeps.
-const TAIL_CHARS: usize = 4000;
 
 /// Name of the compiled simulation image inside the work directory.
 const IMAGE: &str = "sim.vvp";
@@ -100,7 +101,7 @@ impl IcarusSim {
         // The testbench goes last so that directives the design files leave behind
         // (`timescale`, `default_nettype`) cannot change how the design itself is read.
         args.push(tb_path.display().to_string());
-        run_tool(&iverilog, "iverilog", &args, dir.path())?;
+        run_tool("iverilog", Command::new(&iverilog).args(&args).current_dir(dir.path()))?;
 
         Ok(IcarusSim { layout, dir, vvp, history: Vec::new(), history_cycles: 0, written_cycles: 0 })
     }
@@ -227,7 +228,9 @@ impl IcarusSim {
             format!("+cycles={total}"),
             format!("+skip={}", self.history_cycles),
         ];
-        let log = run_tool(&self.vvp, "vvp", &args, self.dir.path())?;
+        let mut vvp = Command::new(&self.vvp);
+        vvp.args(&args).current_dir(self.dir.path());
+        let log = run_tool("vvp", &mut vvp)?;
         let text = std::fs::read_to_string(&out_path)
             .map_err(|source| SimError::Io { path: out_path.clone(), source })?;
         let expected = total - self.history_cycles;
@@ -235,9 +238,9 @@ impl IcarusSim {
         if got != expected {
             return Err(SimError::ToolFailed {
                 tool: "vvp".into(),
-                command: display_command(&self.vvp, &args),
+                command: display_command(&vvp),
                 status: format!("wrote {got} output lines, expected {expected}"),
-                output: tail(&log),
+                output: tail(&log, TAIL_LINES),
             });
         }
         self.parse_outputs(&text, self.history_cycles, outputs)
@@ -278,48 +281,6 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SimError> {
     Ok(())
 }
 
-/// Runs a tool to completion in `dir`; returns its combined output, or a
-/// [`SimError::ToolFailed`] carrying the command and the output tail.
-fn run_tool(exe: &Path, tool: &str, args: &[String], dir: &Path) -> Result<String, SimError> {
-    let out = Command::new(exe)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|source| SimError::Io { path: exe.to_path_buf(), source })?;
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    if !out.status.success() {
-        return Err(SimError::ToolFailed {
-            tool: tool.to_string(),
-            command: display_command(exe, args),
-            status: out.status.to_string(),
-            output: tail(&text),
-        });
-    }
-    Ok(text)
-}
-
-fn display_command(exe: &Path, args: &[String]) -> String {
-    let mut s = exe.display().to_string();
-    for a in args {
-        s.push(' ');
-        s.push_str(a);
-    }
-    s
-}
-
-fn tail(text: &str) -> String {
-    let text = text.trim_end();
-    if text.len() <= TAIL_CHARS {
-        return text.to_string();
-    }
-    let mut start = text.len() - TAIL_CHARS;
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    format!("...{}", &text[start..])
-}
-
 /// A testbench module name that no design module uses (`tb` unless the design has one).
 fn testbench_name(src: &SimSource) -> String {
     let taken: Vec<String> = src.files.iter().flat_map(|f| declared_modules(&f.text)).collect();
@@ -328,22 +289,6 @@ fn testbench_name(src: &SimSource) -> String {
         name.push('_');
     }
     name
-}
-
-/// Names following `module` keywords at the start of a line; enough to avoid name clashes.
-fn declared_modules(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.lines().filter_map(|line| {
-        let rest = line.trim_start().strip_prefix("module")?;
-        if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
-            return None;
-        }
-        let name: String = rest
-            .trim_start()
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '$')
-            .collect();
-        (!name.is_empty()).then_some(name)
-    })
 }
 
 /// Hex digits a port takes on a stimulus or output line.

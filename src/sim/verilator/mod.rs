@@ -9,8 +9,9 @@
 mod model;
 mod shim;
 
+pub(crate) use super::tool::run_tool;
 pub use model::cache_dir;
-pub(crate) use model::{Model, lock, prepare_root, publish, run_tool, temp_dir_in, toolchain};
+pub(crate) use model::{Model, lock, prepare_root, publish, temp_dir_in, toolchain};
 pub(crate) use shim::frame_code;
 
 use super::{CycleSim, PortLayout, SimError, SimSource};

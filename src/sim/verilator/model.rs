@@ -14,19 +14,17 @@
 
 use super::shim;
 use crate::hdl::PortDir;
+use crate::sim::tool::run_tool;
 use crate::sim::{CLOCK_PORT, PortLayout, SimError, SimSource};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 /// Name of the shared library inside a model directory; its presence marks a finished build.
 pub(crate) const LIB_NAME: &str = "libvdx.so";
-
-/// Lines of tool output kept in a [`SimError::ToolFailed`].
-const TAIL_LINES: usize = 60;
 
 /// Verilator options that shape the model (part of the cache key). `-O3` for C++ matters ~2x
 /// against Verilator's default `-Os`; `-fPIC` because the archive goes into a shared library.
@@ -181,56 +179,6 @@ impl Toolchain {
     /// Libraries to put at the end of a link line.
     pub(crate) fn link_libs(&self) -> &'static [&'static str] {
         LINK_LIBS
-    }
-}
-
-/// Runs `cmd`, returning its stdout and stderr; a failure carries the command and the output tail.
-pub(crate) fn run_tool(tool: &str, cmd: &mut Command) -> Result<String, SimError> {
-    let shown = display_command(cmd);
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| SimError::Io { path: PathBuf::from(cmd.get_program()), source })?;
-    // stderr last: that is where compilers put the error the tail must show.
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    if !out.status.success() {
-        return Err(SimError::ToolFailed {
-            tool: tool.to_string(),
-            command: shown,
-            status: out.status.to_string(),
-            output: tail(&text, TAIL_LINES),
-        });
-    }
-    Ok(text)
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    let start = all.len().saturating_sub(lines);
-    let mut out = String::new();
-    if start > 0 {
-        out.push_str(&format!("[... {start} earlier lines ...]\n"));
-    }
-    out.push_str(&all[start..].join("\n"));
-    out
-}
-
-/// The command as a user could paste it into a shell (display only: it is never run that way).
-fn display_command(cmd: &Command) -> String {
-    let quote = |s: &str| {
-        if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=+,:@%".contains(c)) {
-            s.to_string()
-        } else {
-            format!("'{}'", s.replace('\'', r"'\''"))
-        }
-    };
-    let mut parts = vec![quote(&cmd.get_program().to_string_lossy())];
-    parts.extend(cmd.get_args().map(|a| quote(&a.to_string_lossy())));
-    let line = parts.join(" ");
-    match cmd.get_current_dir() {
-        Some(dir) => format!("cd {} && {line}", quote(&dir.to_string_lossy())),
-        None => line,
     }
 }
 
