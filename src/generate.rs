@@ -252,14 +252,18 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan) -> Result<DieOutput, GenErr
     Ok(DieOutput { die: plan.die.clone(), emitted, manifest })
 }
 
-/// Writes a die's files into `dir`, replacing its previous contents only once every file has
-/// been written (into a sibling temporary folder that is then renamed into place).
+/// Writes a die's files into `dir`. Everything is first written into a temporary sibling folder,
+/// which then replaces `dir` in one rename, so `dir` never holds partial output. An existing `dir`
+/// is replaced only when it is empty or is itself vdx output (holds a vdx `manifest.json`); any
+/// other folder is refused, so `--out` can never delete a user's files.
 pub fn write_die(out: &DieOutput, dir: &Path) -> Result<(), GenError> {
+    check_replaceable(dir)?;
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    // Both temporary folders are removed on drop, whatever fails below.
     let staging =
         tempfile::Builder::new().prefix(".vdx-gen-").tempdir_in(&parent).map_err(io_err(&parent))?;
     out.emitted.write_to(staging.path()).map_err(io_err(staging.path()))?;
@@ -267,18 +271,55 @@ pub fn write_die(out: &DieOutput, dir: &Path) -> Result<(), GenError> {
         .unwrap_or_else(|e| unreachable!("the manifest always serializes: {e}"));
     let manifest_path = staging.path().join("manifest.json");
     std::fs::write(&manifest_path, manifest + "\n").map_err(io_err(&manifest_path))?;
-    let staged = staging.keep();
     if dir.exists() {
         let old =
             tempfile::Builder::new().prefix(".vdx-old-").tempdir_in(&parent).map_err(io_err(&parent))?;
-        let old_path = old.keep();
-        std::fs::rename(dir, old_path.join("previous")).map_err(io_err(dir))?;
-        std::fs::rename(&staged, dir).map_err(io_err(dir))?;
-        std::fs::remove_dir_all(&old_path).map_err(io_err(&old_path))?;
+        let previous = old.path().join("previous");
+        std::fs::rename(dir, &previous).map_err(io_err(dir))?;
+        if let Err(e) = std::fs::rename(staging.path(), dir) {
+            // Put the previous output back; if even that fails, say where it is.
+            if let Err(restore) = std::fs::rename(&previous, dir) {
+                let kept = old.keep();
+                return Err(GenError::Io {
+                    path: dir.to_path_buf(),
+                    source: std::io::Error::other(format!(
+                        "{e}; the previous output could not be restored ({restore}) and is in {}",
+                        kept.join("previous").display()
+                    )),
+                });
+            }
+            return Err(io_err(dir)(e));
+        }
     } else {
-        std::fs::rename(&staged, dir).map_err(io_err(dir))?;
+        std::fs::rename(staging.path(), dir).map_err(io_err(dir))?;
     }
+    // The staging folder is now `dir`: it must not be removed.
+    let _ = staging.keep();
     Ok(())
+}
+
+/// Refuses to replace anything but an empty folder or earlier vdx output.
+pub fn check_replaceable(dir: &Path) -> Result<(), GenError> {
+    let refuse = |why: &str| {
+        Err(GenError::Selection(format!(
+            "refusing to write into {}: {why}; choose another --out or remove it",
+            dir.display()
+        )))
+    };
+    let Ok(meta) = std::fs::symlink_metadata(dir) else { return Ok(()) };
+    if !meta.is_dir() {
+        return refuse("it exists and is not a folder");
+    }
+    let mut entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap_or_default();
+    let ours = serde_json::from_str::<serde_json::Value>(&manifest)
+        .ok()
+        .and_then(|v| v.get("generator")?.as_str().map(|g| g.starts_with("vdx ")))
+        .unwrap_or(false);
+    if ours { Ok(()) } else { refuse("it holds files that are not vdx output (no vdx manifest.json)") }
 }
 
 /// Default output folder of a die: `rtl_out/<config>/<die>`.

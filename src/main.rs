@@ -166,17 +166,22 @@ fn gen_cmd(select: &SelectArgs, out: Option<&Path>) -> Result<()> {
     let bar = spinner("building".into());
     let outputs = plans.iter().map(|p| generate::build_die(&config, p)).collect::<Result<Vec<_>, _>>()?;
     bar.finish_and_clear();
+    let dir_of = |die: &str| match out {
+        Some(o) if plans.len() == 1 => o.to_path_buf(),
+        Some(o) => o.join(die),
+        None => generate::default_dir(&config, die),
+    };
+    // Every target is checked before any is written, so a refusal leaves all of them untouched.
+    for plan in plans.iter().filter(|p| !p.units.is_empty()) {
+        generate::check_replaceable(&dir_of(&plan.die))?;
+    }
     for (plan, output) in plans.iter().zip(&outputs) {
         let unavailable: Vec<String> = plan.unavailable.iter().map(|(i, b)| format!("{i} ({b})")).collect();
         if plan.units.is_empty() {
             println!("{}: nothing to generate; not available yet: {}", plan.die, unavailable.join(", "));
             continue;
         }
-        let dir = match out {
-            Some(o) if plans.len() == 1 => o.to_path_buf(),
-            Some(o) => o.join(&plan.die),
-            None => generate::default_dir(&config, &plan.die),
-        };
+        let dir = dir_of(&plan.die);
         generate::write_die(output, &dir)?;
         println!(
             "{}: {} block(s), {} module file(s) -> {}",

@@ -169,3 +169,33 @@ fn missing_verilator_is_an_error_with_install_instructions() {
     assert!(stdout.contains("FAIL") && stdout.contains("verilator not found on PATH"), "{stdout}");
     assert!(stdout.contains("apt-get install verilator"), "{stdout}");
 }
+
+#[test]
+fn gen_refuses_to_overwrite_a_folder_that_is_not_vdx_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mine = tmp.path().join("proj");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "precious\n").unwrap();
+    let (ok, _, stderr) = vdx(&["gen", "--block", "xoshiro_lane", "--out", "proj"], tmp.path());
+    assert!(!ok, "{stderr}");
+    assert!(stderr.contains("refusing to write into proj") && stderr.contains("not vdx output"), "{stderr}");
+    assert_eq!(listing(&mine), [("notes.txt".to_string(), b"precious\n".to_vec())]);
+    let (ok, _, stderr) = vdx(&["gen", "--block", "xoshiro_lane", "--out", "."], tmp.path());
+    assert!(!ok, "{stderr}");
+    let leftovers: Vec<String> = listing(tmp.path()).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(leftovers, ["proj"], "no temporary folders are left behind");
+}
+
+#[test]
+fn gen_replaces_its_own_earlier_output_completely() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(vdx(&["gen", "--block", "xoshiro_lane", "--out", "o"], tmp.path()).0);
+    std::fs::write(tmp.path().join("o/stale.v"), "module stale; endmodule\n").unwrap();
+    let (ok, _, stderr) =
+        vdx(&["gen", "--block", "xoshiro_lane", "--set", "lane=1", "--out", "o"], tmp.path());
+    assert!(ok, "{stderr}");
+    let names: Vec<String> = listing(&tmp.path().join("o")).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["manifest.json", "vdx_xoshiro_lane.f", "vdx_xoshiro_lane.v"], "stale files are gone");
+    let leftovers: Vec<String> = listing(tmp.path()).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(leftovers, ["o"]);
+}
