@@ -58,6 +58,12 @@ fn expected(a: u128, b: u128, c: u128, sh: u32, sel: bool, w1: u128, w2: u128) -
         ("reduce_o", u128::from(a == m16) | u128::from(a != 0) << 1 | u128::from(a.count_ones() % 2) << 2),
         ("wide_o", ((w1 + w2) & mask(WIDE)) ^ (w1 << 1 & mask(WIDE))),
         ("wide_cmp_o", u128::from(w1 < w2)),
+        ("rot_narrow_o", rotl(a, u32::from(sh as u8 & 3), 16) | rotl(a, (16 - (sh & 3)) % 16, 16) << 16),
+        (
+            "scmp_expr_o",
+            u128::from(sext((a + b) & m16, 16) < sext(a.wrapping_sub(b) & m16, 16))
+                | u128::from(sext(!a & m16, 16) >= sext(b >> 1, 16)) << 1,
+        ),
     ]
 }
 
@@ -93,6 +99,10 @@ fn ops_module() -> Module {
     m.output("reduce_o", &cat(&[&a.reduce_xor(), &a.reduce_or(), &a.reduce_and()]));
     m.output("wide_o", &w1.add(&w2).xor(&w1.shl(1)));
     m.output("wide_cmp_o", &w1.lt(&w2));
+    let narrow = sh.slice(1, 0);
+    m.output("rot_narrow_o", &a.rotr_by(&narrow).concat(&a.rotl_by(&narrow)));
+    // Signed comparisons of inlined expressions: `$signed(...)` must apply to the whole operand.
+    m.output("scmp_expr_o", &sa.not().ge(&sb.shr(1)).concat(&sa.add(&sb).lt(&sa.sub(&sb))));
     m.finish().expect("ops module is well formed")
 }
 
@@ -149,7 +159,7 @@ fn every_operator_matches_rust_under_verilator() {
     let src = Design::single(&ops_module()).emit().sim_source(0);
     let mut dut = VerilatorDut::build(&src).unwrap();
     let checks = run_checked(&mut dut, &mut OpsBench, 200_000, 11).unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(checks, 200_000 * 21);
+    assert_eq!(checks, 200_000 * 23);
 }
 
 #[test]
@@ -160,7 +170,7 @@ fn every_operator_matches_rust_under_icarus() {
     let src = Design::single(&ops_module()).emit().sim_source(0);
     let mut sim = IcarusSim::build(&src).unwrap();
     let checks = run_checked(&mut sim, &mut OpsBench, 3_000, 12).unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(checks, 3_000 * 21);
+    assert_eq!(checks, 3_000 * 23);
 }
 
 /// Registers with enable, memories with synchronous read and a generate loop of instances,
@@ -283,5 +293,89 @@ fn registers_memories_and_generate_loops_under_icarus() {
 fn test_modules_are_lint_clean() {
     for module in [ops_module(), seq_module()] {
         common::assert_lint_clean(&Design::single(&module).emit());
+    }
+}
+
+/// Shapes that once broke the emitter: a generate loop of one instance with 1-bit ports (scalar
+/// nets cannot be part-selected), a wire named like a genvar, a wire named like an instance, and
+/// an array and a single instance that share a role name.
+fn edge_module() -> Module {
+    let bit = {
+        let m = ModuleBuilder::new("vdx_toggle");
+        let b = m.input("b_i", 1);
+        let q = m.reg("q", 1, Reset::Zero);
+        m.next(&q, &q.xor(&b));
+        m.output("q_o", &q);
+        m.output("nb_o", &b.not());
+        m.finish().unwrap()
+    };
+    let m = ModuleBuilder::new("vdx_edges");
+    let x = m.input("x_i", 1);
+    let y = m.input("y_i", 4);
+    let gi_one = x.not().named("gi_one");
+    let one = m.instance_array("u_one", &bit, 1, &[("b_i", Conn::Each(gi_one.clone()))]);
+    let many = m.instance_array("u_d", &bit, 4, &[("b_i", Conn::All(gi_one))]);
+    let single = m.instance("d", &bit, &[("b_i", &y.bit(0).named("u_d"))]);
+    m.output("one_q_o", &one.output("q_o"));
+    m.output("one_nb_o", &one.output("nb_o"));
+    m.output("many_q_o", &many.output("q_o"));
+    m.output("single_nb_o", &single.output("nb_o"));
+    m.finish().unwrap()
+}
+
+#[derive(Default)]
+struct EdgeBench {
+    one: bool,
+    many: bool,
+    started: bool,
+}
+
+impl CycleModel for EdgeBench {
+    fn stimulus(&mut self, rng: &mut StdRng, layout: &PortLayout, frame: &mut [u32]) {
+        // Reset in the first cycle: registers hold X until then in Icarus.
+        let reset = !self.started || rng.random_range(0..100) == 0;
+        self.started = true;
+        set128(layout, frame, "rst_ni", u128::from(!reset));
+        set128(layout, frame, "x_i", rng.random_range(0..2));
+        set128(layout, frame, "y_i", rng.random_range(0..16));
+    }
+
+    fn check(&mut self, layout: &PortLayout, inputs: &[u32], outputs: &[u32]) -> Result<u64, String> {
+        let i = |n| get128(layout, inputs, n, false);
+        if i("rst_ni") == 0 {
+            (self.one, self.many) = (false, false);
+        }
+        let want = [
+            ("one_q_o", u128::from(self.one)),
+            ("one_nb_o", i("x_i")),
+            ("many_q_o", if self.many { 0xf } else { 0 }),
+            ("single_nb_o", 1 - (i("y_i") & 1)),
+        ];
+        for (name, value) in want {
+            let got = get128(layout, outputs, name, true);
+            if got != value {
+                return Err(format!("{name} = {got}, model {value}"));
+            }
+        }
+        if i("rst_ni") == 1 && i("x_i") == 0 {
+            self.one = !self.one;
+            self.many = !self.many;
+        }
+        Ok(want.len() as u64)
+    }
+}
+
+#[test]
+fn edge_shapes_simulate_on_both_simulators_and_lint_clean() {
+    let emitted = Design::single(&edge_module()).emit();
+    common::assert_lint_clean(&emitted);
+    let src = emitted.sim_source(0);
+    if common::verilator() {
+        let mut dut = VerilatorDut::build(&src).unwrap();
+        run_checked(&mut dut, &mut EdgeBench::default(), 20_000, 8).unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    if common::icarus() {
+        let mut sim = IcarusSim::build(&src).unwrap();
+        run_checked(&mut sim, &mut EdgeBench::default(), 2_000, 9).unwrap_or_else(|e| panic!("{e:?}"));
     }
 }

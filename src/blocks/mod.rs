@@ -128,7 +128,7 @@ impl<P: BlockParams> Kind for KindOf<P> {
         let value = toml::Value::Table(table.clone());
         let params: P = serde_path_to_error::deserialize(value).map_err(|e| {
             let field = e.path().to_string();
-            let message = e.inner().to_string();
+            let message = e.inner().to_string().replace('\n', " ");
             let known: Vec<&str> = P::describe().iter().map(|p| p.name).collect();
             vec![FieldIssue { field, message: format!("{message} (parameters: {})", known.join(", ")) }]
         })?;

@@ -413,8 +413,12 @@ impl Signal {
     /// `self + other` one bit wider than the operands, so it never overflows.
     #[track_caller]
     pub fn add_carry(&self, other: &Signal) -> Signal {
+        let loc = Location::caller();
         let w = self.width + 1;
-        self.resize(w).add(&other.resize(w))
+        if !self.matched(other, "add_carry", loc) {
+            return self.make(Node::Poison, w, self.signed, loc);
+        }
+        self.resize_at(w, loc).add(&other.resize_at(w, loc))
     }
 
     /// Product truncated to `width` bits. Both operands are extended to `width` (by their
@@ -605,7 +609,13 @@ impl Signal {
                 format!("rotl_by: {} must have a power-of-two width", self.describe()),
             );
         }
-        let bits = w.trailing_zeros().max(1);
+        if !self.same_module(amount, "rotl_by", loc) {
+            return self.make(Node::Poison, w, self.signed, loc);
+        }
+        if w == 1 {
+            return self.clone();
+        }
+        let bits = w.trailing_zeros();
         let amount = if amount.width > bits { amount.slice_at(bits - 1, 0, loc) } else { amount.clone() };
         let doubled = self.as_unsigned().concat_at(&self.as_unsigned(), loc);
         doubled.shift_by(BinOp::Shl, &amount).slice_at(2 * w - 1, w, loc).cast_to(self.signed, loc)
@@ -615,17 +625,18 @@ impl Signal {
     #[track_caller]
     pub fn rotr_by(&self, amount: &Signal) -> Signal {
         let loc = Location::caller();
-        let w = self.width;
-        let mut width_const = self.constant_like(w as u64, amount.width.max(1), loc);
-        if !Bits::fits(w as u64, amount.width) {
-            width_const = self.constant_like(0, amount.width, loc);
+        if !self.same_module(amount, "rotr_by", loc) {
+            return self.make(Node::Poison, self.width, self.signed, loc);
         }
-        let back = width_const.as_unsigned().sub(&amount.as_unsigned());
-        self.rotl_by(&back)
-    }
-
-    fn constant_like(&self, value: u64, width: u32, loc: &'static Location<'static>) -> Signal {
-        self.make(Node::Const(Bits::from_u64(value, width)), width, false, loc)
+        if self.width == 1 {
+            return self.clone();
+        }
+        // Right by k is left by -k modulo the width: negate in exactly log2(width) bits.
+        let bits = self.width.trailing_zeros().max(1);
+        let amount = amount.as_unsigned();
+        let amount =
+            if amount.width > bits { amount.slice_at(bits - 1, 0, loc) } else { amount.resize_at(bits, loc) };
+        self.rotl_by(&amount.neg())
     }
 
     /// Bit `index` (1 bit).
@@ -795,7 +806,9 @@ impl Signal {
     pub fn named(&self, name: &str) -> Signal {
         let loc = Location::caller();
         let mut m = self.m.borrow_mut();
-        let id = if m.nodes[self.id].name.is_none() && !matches!(m.nodes[self.id].node, Node::Const(_)) {
+        // Constants are written as literals and casts are transparent: naming either needs a wire.
+        let plain = !matches!(m.nodes[self.id].node, Node::Const(_) | Node::Cast(_));
+        let id = if m.nodes[self.id].name.is_none() && plain {
             self.id
         } else {
             m.push(Node::Alias(self.id), self.width, self.signed, loc)
@@ -1071,6 +1084,10 @@ impl ModuleBuilder {
     /// A wide unsigned constant.
     #[track_caller]
     pub fn lit_bits(&self, value: Bits) -> Signal {
+        if value.width() == 0 {
+            self.m.borrow_mut().issue(Location::caller(), "constant of width 0".into());
+            return self.constant(Bits::zero(1), true, 0);
+        }
         self.constant(value, true, 0)
     }
 
@@ -1188,8 +1205,15 @@ impl ModuleBuilder {
         let loc = Location::caller();
         let mut m = self.m.borrow_mut();
         m.clocked = true;
-        if width == 0 || depth < 2 {
-            m.issue(loc, format!("memory `{name}` needs width >= 1 and depth >= 2 (got {width} x {depth})"));
+        if width == 0 || depth < 2 || !depth.is_power_of_two() {
+            // A power of two keeps every address in range, so no simulator or synthesis tool has
+            // to invent a value for an out-of-range read; SRAM macros come in these sizes anyway.
+            m.issue(
+                loc,
+                format!(
+                    "memory `{name}` needs width >= 1 and a power-of-two depth >= 2 (got {width} x {depth})"
+                ),
+            );
         }
         let addr_width = (64 - (depth.max(2) - 1).leading_zeros()).max(1);
         let idx = m.mems.len();
@@ -1299,6 +1323,9 @@ impl ModuleBuilder {
         }
         let idx = m.insts.len();
         let inst_name = legalize(name);
+        if m.insts.iter().any(|i| i.name == inst_name) {
+            m.issue(loc, format!("instance name `{inst_name}` is used twice"));
+        }
         let role = inst_name.strip_prefix("u_").unwrap_or(&inst_name).to_string();
         let mut outputs = Vec::new();
         for p in child_ports.iter().filter(|p| p.dir == PortDir::Output) {
@@ -1322,6 +1349,9 @@ impl ModuleBuilder {
         for mem in m.mems.clone() {
             if mem.write.is_none() {
                 m.issue(mem.loc, format!("memory `{}` has no write port", mem.name));
+            }
+            if mem.reads.is_empty() {
+                m.issue(mem.loc, format!("memory `{}` is never read", mem.name));
             }
         }
         if !m.ports.iter().any(|p| p.spec.dir == PortDir::Output) {

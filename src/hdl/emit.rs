@@ -61,7 +61,8 @@ impl Design {
         d
     }
 
-    /// Adds a top module.
+    /// Adds a top module. A top structurally identical to one added before is not emitted again:
+    /// its [`EmittedTop`] names the earlier module (same hardware, one file).
     pub fn add_top(&mut self, top: &Module) {
         self.tops.push(top.clone());
     }
@@ -107,7 +108,8 @@ impl Emitted {
         for f in &self.files {
             std::fs::write(dir.join(&f.name), &f.text)?;
         }
-        for t in &self.tops {
+        let mut written = std::collections::BTreeSet::new();
+        for t in self.tops.iter().filter(|t| written.insert(&t.module)) {
             std::fs::write(dir.join(format!("{}.f", t.module)), self.filelist(t))?;
         }
         Ok(())
@@ -197,6 +199,15 @@ struct ModuleWriter<'a> {
     name: Vec<Option<String>>,
     live: Vec<bool>,
     namer: Namer,
+    /// Per instance: its name, and for arrays the genvar and the generate block label.
+    inst_names: Vec<InstNames>,
+}
+
+/// Names an instance takes in its parent's scope.
+struct InstNames {
+    instance: String,
+    genvar: String,
+    label: String,
 }
 
 impl<'a> ModuleWriter<'a> {
@@ -207,6 +218,7 @@ impl<'a> ModuleWriter<'a> {
             name: vec![None; d.nodes.len()],
             live: vec![false; d.nodes.len()],
             namer: Namer::default(),
+            inst_names: Vec::new(),
         };
         w.mark_live();
         w.assign_names();
@@ -315,6 +327,19 @@ impl<'a> ModuleWriter<'a> {
             if p.spec.dir == PortDir::Input {
                 self.name[p.node] = Some(p.spec.name.clone());
             }
+        }
+        // Instances, genvars and labels share the scope with signals: take theirs first, so a
+        // signal called like a genvar can never be captured by a generate loop.
+        for inst in &d.insts {
+            let role = inst.name.strip_prefix("u_").unwrap_or(&inst.name).to_string();
+            let instance = self.namer.fresh(&inst.name);
+            let (genvar, label) = match inst.count {
+                Some(_) => {
+                    (self.namer.fresh(&format!("gi_{role}")), self.namer.fresh(&format!("gen_{role}")))
+                }
+                None => (String::new(), String::new()),
+            };
+            self.inst_names.push(InstNames { instance, genvar, label });
         }
         let uses = self.use_counts();
         // A consumer that writes `x[..]` or `x[msb]` needs `x` as a name.
@@ -698,12 +723,14 @@ impl<'a> ModuleWriter<'a> {
         }
 
         // Instances.
-        for (inst, child) in d.insts.iter().zip(self.child_names) {
+        for ((inst, child), names) in d.insts.iter().zip(self.child_names).zip(&self.inst_names) {
             let child_ports = inst.module.ports();
-            let genvar = format!("gi_{}", inst.name.strip_prefix("u_").unwrap_or(&inst.name));
+            let genvar = &names.genvar;
             let mut conns: Vec<(String, String)> = Vec::new();
             for p in &child_ports {
                 let part = |sig: String| match inst.count {
+                    // A net of one bit is declared without a range and cannot be part-selected.
+                    Some(n) if n * p.width == 1 => sig,
                     Some(_) => format!("{sig}[{genvar}*{w} +: {w}]", w = p.width),
                     None => sig,
                 };
@@ -725,14 +752,15 @@ impl<'a> ModuleWriter<'a> {
             let body: Vec<String> = conns.iter().map(|(p, t)| format!(".{p:<pw$} ({t})")).collect();
             match inst.count {
                 None => {
-                    let _ = writeln!(s, "\n  {child} {} (\n    {}\n  );", inst.name, body.join(",\n    "));
+                    let _ =
+                        writeln!(s, "\n  {child} {} (\n    {}\n  );", names.instance, body.join(",\n    "));
                 }
                 Some(n) => {
-                    let label = format!("gen_{}", inst.name.strip_prefix("u_").unwrap_or(&inst.name));
+                    let label = &names.label;
                     let _ = writeln!(
                         s,
                         "\n  genvar {genvar};\n  generate\n    for ({genvar} = 0; {genvar} < {n}; {genvar} = {genvar} + 1) begin : {label}\n      {child} {} (\n        {}\n      );\n    end\n  endgenerate",
-                        inst.name,
+                        names.instance,
                         body.join(",\n        ")
                     );
                 }

@@ -207,3 +207,79 @@ fn signedness_shows_in_comparisons_and_extension() {
     assert!(text.contains("assign ext_o = {{4{a_i[7]}}, a_i};"), "{text}");
     assert!(text.contains("assign uext_o = {4'h0, u_i};"), "{text}");
 }
+
+#[test]
+fn add_carry_checks_widths_before_extending() {
+    let m = ModuleBuilder::new("addc");
+    let a = m.input("a_i", 8);
+    let b = m.input("b_i", 12);
+    let sum = a.add_carry(&b);
+    assert_eq!(sum.width(), 9);
+    m.output("s_o", &sum);
+    let text = m.finish().unwrap_err().to_string();
+    assert!(
+        text.contains("add_carry: width mismatch: input `a_i` (8 bits) vs input `b_i` (12 bits)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn degenerate_constants_and_memories_are_errors() {
+    let m = ModuleBuilder::new("mems");
+    let a = m.input("a_i", 3);
+    let empty = m.lit_bits(Bits::zero(0));
+    let odd = m.memory("odd", 8, 5);
+    let unread = m.memory("unread", 8, 8);
+    unread.write(&a.bit(0), &a, &a.zext(8));
+    m.output("o", &empty.concat(&odd.read(&a.bit(1), &a)));
+    let text = m.finish().unwrap_err().to_string();
+    assert!(text.contains("constant of width 0"), "{text}");
+    assert!(
+        text.contains("memory `odd` needs width >= 1 and a power-of-two depth >= 2 (got 8 x 5)"),
+        "{text}"
+    );
+    assert!(text.contains("memory `odd` has no write port"), "{text}");
+    assert!(text.contains("memory `unread` is never read"), "{text}");
+}
+
+#[test]
+fn duplicate_instance_names_are_errors() {
+    let child = counter("vdx_counter", 2);
+    let m = ModuleBuilder::new("top");
+    let en = m.input("en_i", 1);
+    let a = m.instance("u_c", &child, &[("en_i", &en)]).output("count_o");
+    let b = m.instance("u_c", &child, &[("en_i", &en)]).output("count_o");
+    m.output("o", &a.concat(&b));
+    let text = m.finish().unwrap_err().to_string();
+    assert!(text.contains("instance name `u_c` is used twice"), "{text}");
+}
+
+#[test]
+fn a_named_cast_gets_its_wire() {
+    let m = ModuleBuilder::new("cast");
+    let a = m.input("a_i", 8);
+    let s = a.as_signed().named("a_signed");
+    m.output("lt_o", &s.lt(&s.lit(3)));
+    let text = Design::single(&m.finish().unwrap()).emit().files[0].text.clone();
+    assert!(text.contains("wire [7:0] a_signed;") && text.contains("assign a_signed = a_i;"), "{text}");
+    assert!(text.contains("$signed(a_signed) < $signed(8'h3)"), "{text}");
+}
+
+#[test]
+fn instance_and_generate_names_never_capture_signals() {
+    let child = counter("vdx_counter", 2);
+    let m = ModuleBuilder::new("top");
+    let en = m.input("en_i", 1);
+    // A signal named like the loop's genvar, and a wire named like an instance.
+    let captured = en.not().named("gi_lane");
+    let lanes = m.instance_array("u_lane", &child, 2, &[("en_i", Conn::All(captured))]);
+    let single = m.instance("u_one", &child, &[("en_i", &en.named("u_one"))]);
+    m.output("o", &lanes.output("count_o").concat(&single.output("count_o")));
+    let text = Design::single(&m.finish().unwrap()).emit().files[1].text.clone();
+    assert!(text.contains("genvar gi_lane;") && text.contains("begin : gen_lane"), "{text}");
+    assert!(
+        text.contains("(gi_lane_1)") && text.contains("assign gi_lane_1 = ~en_i;"),
+        "the wire must not be the genvar:\n{text}"
+    );
+    assert!(text.contains("vdx_counter u_one (") && text.contains("assign u_one_1 = en_i;"), "{text}");
+}

@@ -21,7 +21,8 @@ pub trait CycleModel {
 /// A cycle where the design and its model disagree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Divergence {
-    /// Cycle number, from 0.
+    /// Cycle number, counted from the simulator's creation (so it can be handed to
+    /// `VerilatorDut::mismatch_at` even after earlier runs).
     pub cycle: u64,
     /// What differed.
     pub message: String,
@@ -51,6 +52,7 @@ pub fn run_checked(
     seed: u64,
 ) -> Result<u64, CheckError> {
     let layout = sim.layout().clone();
+    let start = sim.cycles_run();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut checks = 0;
     let mut done = 0u64;
@@ -65,9 +67,9 @@ pub fn run_checked(
         for c in 0..n {
             let i = &inputs[c * layout.in_words..(c + 1) * layout.in_words];
             let o = &outputs[c * layout.out_words..(c + 1) * layout.out_words];
-            checks += model
-                .check(&layout, i, o)
-                .map_err(|message| CheckError::Diverged(Divergence { cycle: done + c as u64, message }))?;
+            checks += model.check(&layout, i, o).map_err(|message| {
+                CheckError::Diverged(Divergence { cycle: start + done + c as u64, message })
+            })?;
         }
         done += n as u64;
     }

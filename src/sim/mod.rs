@@ -259,6 +259,8 @@ pub trait CycleSim {
     /// Runs `inputs.len() / in_words` cycles, continuing from the current state, and fills
     /// `outputs` with one output frame per cycle.
     fn run(&mut self, inputs: &[u32], outputs: &mut [u32]) -> Result<(), SimError>;
+    /// Cycles run since the simulator was created.
+    fn cycles_run(&self) -> u64;
 }
 
 /// Finds `tool` on `PATH`. `Ok(None)` when it is missing and [`SKIP_ENV`] is set to `1` (the caller

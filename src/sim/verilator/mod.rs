@@ -204,6 +204,12 @@ impl VerilatorDut {
         Self::instantiate(self.loaded.clone(), self.layout.clone(), self.src.clone(), self.cache_root.clone())
     }
 
+    /// The cached shared library this model was loaded from (its folder also holds the
+    /// Verilated C++ sources and the build log).
+    pub fn library_path(&self) -> &Path {
+        &self.loaded.path
+    }
+
     /// Where the ports sit in frames for [`CycleSim::run`].
     pub fn layout(&self) -> &PortLayout {
         &self.layout
@@ -337,11 +343,6 @@ impl VerilatorDut {
         self.poke_slot(idx);
     }
 
-    /// Cycles run since creation (steps plus batched cycles, recorded or not).
-    pub fn cycle_count(&self) -> u64 {
-        self.cycles
-    }
-
     /// Turns input recording on or off (on by default). Recording keeps every input frame in
     /// memory for [`Self::write_vcd`]; turn it off for very long runs or timing. Cycles run while
     /// it is off are missing from a later waveform, which then no longer matches the run.
@@ -449,6 +450,11 @@ fn unreachable_port(port: &str) -> SimError {
 impl CycleSim for VerilatorDut {
     fn layout(&self) -> &PortLayout {
         &self.layout
+    }
+
+    /// Steps plus batched cycles since creation, recorded or not.
+    fn cycles_run(&self) -> u64 {
+        self.cycles
     }
 
     /// One FFI call for the whole batch; the C++ loop applies each frame, settles, samples the
