@@ -40,7 +40,6 @@ use std::process::Command;
 /// Cycles per stimulus file; bounds the testbench memory independently of the run length.
 pub const CHUNK_CYCLES: usize = 4096;
 
-
 /// Name of the compiled simulation image inside the work directory.
 const IMAGE: &str = "sim.vvp";
 /// Name of the file the testbench writes the output frames to.
