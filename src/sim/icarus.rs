@@ -74,8 +74,8 @@ impl IcarusSim {
     /// with `iverilog -g2005`. Fails with [`SimError::ToolMissing`] when `iverilog` or `vvp` is
     /// not installed (even with `VDX_SKIP_COSIM=1`: skipping is the caller's decision).
     pub fn build(src: &SimSource) -> Result<Self, SimError> {
-        let iverilog = installed("iverilog")?;
-        let vvp = installed("vvp")?;
+        let iverilog = super::find_tool("iverilog", "iverilog")?;
+        let vvp = super::find_tool("vvp", "iverilog")?;
         let layout = PortLayout::new(&src.top, &src.ports);
         let dir = tempfile::Builder::new()
             .prefix("vdx-icarus-")
@@ -242,18 +242,6 @@ impl IcarusSim {
             });
         }
         self.parse_outputs(&text, self.history_cycles, outputs)
-    }
-}
-
-/// Finds `tool`, turning "missing" into [`SimError::ToolMissing`] even when skipping is allowed:
-/// a simulator that cannot be built must not look like one that was.
-fn installed(tool: &str) -> Result<PathBuf, SimError> {
-    match super::require_tool(tool, "iverilog")? {
-        Some(path) => Ok(path),
-        None => Err(SimError::ToolMissing {
-            tool: tool.to_string(),
-            hint: "install it with `apt-get install iverilog` (or run `make setup`)".into(),
-        }),
     }
 }
 

@@ -266,14 +266,20 @@ pub trait CycleSim {
 /// Finds `tool` on `PATH`. `Ok(None)` when it is missing and [`SKIP_ENV`] is set to `1` (the caller
 /// then skips, saying so); an error naming the tool and how to install it otherwise.
 pub fn require_tool(tool: &str, apt_package: &str) -> Result<Option<PathBuf>, SimError> {
-    if let Some(path) = find_on_path(tool) {
-        return Ok(Some(path));
+    match find_tool(tool, apt_package) {
+        Ok(path) => Ok(Some(path)),
+        Err(_) if std::env::var(SKIP_ENV).as_deref() == Ok("1") => {
+            eprintln!("{tool} not found; skipping co-simulation because {SKIP_ENV}=1");
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
-    if std::env::var(SKIP_ENV).as_deref() == Ok("1") {
-        eprintln!("{tool} not found; skipping co-simulation because {SKIP_ENV}=1");
-        return Ok(None);
-    }
-    Err(SimError::ToolMissing {
+}
+
+/// Finds `tool` on `PATH`, or an error naming it and how to install it. Simulators use this
+/// directly: one that cannot be built must never look like one that was skipped.
+pub fn find_tool(tool: &str, apt_package: &str) -> Result<PathBuf, SimError> {
+    find_on_path(tool).ok_or_else(|| SimError::ToolMissing {
         tool: tool.to_string(),
         hint: format!("install it with `apt-get install {apt_package}` (or run `make setup`)"),
     })

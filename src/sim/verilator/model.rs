@@ -125,24 +125,13 @@ pub(crate) struct Toolchain {
 
 static TOOLCHAIN: OnceLock<Toolchain> = OnceLock::new();
 
-/// Finds `tool`, treating a requested skip as missing too: skipping is the caller's decision.
-fn need(tool: &str, package: &str) -> Result<PathBuf, SimError> {
-    match crate::sim::require_tool(tool, package)? {
-        Some(path) => Ok(path),
-        None => Err(SimError::ToolMissing {
-            tool: tool.to_string(),
-            hint: format!("install it with `apt-get install {package}` (or run `make setup`)"),
-        }),
-    }
-}
-
 /// Probes (once) and returns the toolchain.
 pub(crate) fn toolchain() -> Result<&'static Toolchain, SimError> {
     if let Some(tc) = TOOLCHAIN.get() {
         return Ok(tc);
     }
-    let verilator = need("verilator", "verilator")?;
-    let cxx = need("g++", "g++")?;
+    let verilator = crate::sim::find_tool("verilator", "verilator")?;
+    let cxx = crate::sim::find_tool("g++", "g++")?;
     let version = run_tool("verilator", Command::new(&verilator).arg("--version"))?;
     let root = run_tool("verilator", Command::new(&verilator).args(["--getenv", "VERILATOR_ROOT"]))?;
     let root = PathBuf::from(root.trim());
