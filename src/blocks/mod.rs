@@ -5,6 +5,7 @@
 //! [`REGISTRY`] lists every block of VDX-1, including the ones not implemented yet: configs may
 //! name those, and vdx reports them as not available rather than generating a stub.
 
+pub mod sgu;
 pub mod xoshiro;
 
 use crate::hdl::{HdlError, Module};

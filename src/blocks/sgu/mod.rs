@@ -1,0 +1,92 @@
+//! `sgu`: the Stochastic Generation Unit. `lanes` xoshiro256++ lanes, each feeding a fixed-point
+//! Box-Muller pair unit that turns one 64-bit uniform into two Gaussian samples per cycle.
+//!
+//! See [`golden`] for the arithmetic and its error budget.
+
+pub mod golden;
+pub mod poly;
+
+use super::FieldIssue;
+use serde::{Deserialize, Serialize};
+
+/// Parameters of `sgu`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SguParams {
+    /// Lanes, each one xoshiro256++ generator and one Box-Muller pair unit (1..=1024).
+    pub lanes: u32,
+    /// Width of each output sample, two's complement (8..=32).
+    pub out_width: u32,
+    /// Fraction bits of each output sample (1..=13; 13 keeps the 1-ulp accuracy guarantee).
+    pub out_frac: u32,
+    /// Bits of the uniform `u0` (32..=48): the largest sample is `sqrt(2 (u0_bits+1) ln 2)`,
+    /// 8.24σ for 48 bits, 6.73σ for 32.
+    pub u0_bits: u32,
+    /// log2 of the segments of the `ln` table (6..=10).
+    pub ln_segments_log2: u32,
+    /// log2 of the segments of each half of the `sqrt` table (3..=8).
+    pub sqrt_segments_log2: u32,
+    /// log2 of the segments of the `sin` table (3..=10).
+    pub trig_segments_log2: u32,
+}
+
+impl Default for SguParams {
+    fn default() -> Self {
+        SguParams {
+            lanes: 256,
+            out_width: 16,
+            out_frac: 11,
+            u0_bits: 48,
+            ln_segments_log2: 8,
+            sqrt_segments_log2: 5,
+            trig_segments_log2: 6,
+        }
+    }
+}
+
+impl SguParams {
+    /// The largest |sample| the unit can produce: `sqrt(2 (u0_bits + 1) ln 2)`.
+    pub fn max_sigma(&self) -> f64 {
+        (2.0 * f64::from(self.u0_bits + 1) * std::f64::consts::LN_2).sqrt()
+    }
+
+    /// Range checks.
+    pub fn check(&self) -> Vec<FieldIssue> {
+        let mut issues = Vec::new();
+        let mut range = |field: &str, value: u32, lo: u32, hi: u32| {
+            if !(lo..=hi).contains(&value) {
+                issues.push(FieldIssue {
+                    field: field.into(),
+                    message: format!("{value} is out of range {lo}..={hi}"),
+                });
+            }
+        };
+        range("lanes", self.lanes, 1, 1024);
+        range("out_width", self.out_width, 8, 32);
+        range("out_frac", self.out_frac, 1, 13);
+        range("u0_bits", self.u0_bits, 32, 48);
+        range("ln_segments_log2", self.ln_segments_log2, 6, 10);
+        range("sqrt_segments_log2", self.sqrt_segments_log2, 3, 8);
+        range("trig_segments_log2", self.trig_segments_log2, 3, 10);
+        let int_bits = i64::from(self.out_width) - i64::from(self.out_frac) - 1;
+        let needed = self.max_sigma().log2().floor() as i64 + 1;
+        if int_bits < needed {
+            issues.push(FieldIssue {
+                field: "out_width".into(),
+                message: format!(
+                    "{} bits with {} fraction bits leave {int_bits} integer bits; the tail reaches {:.2} (u0_bits {}), \
+                     which needs {needed}: use out_width >= {}",
+                    self.out_width,
+                    self.out_frac,
+                    self.max_sigma(),
+                    self.u0_bits,
+                    i64::from(self.out_frac) + needed + 1
+                ),
+            });
+        }
+        issues
+    }
+}
+
+#[cfg(test)]
+mod tests;
