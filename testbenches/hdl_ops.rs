@@ -5,7 +5,7 @@ mod common;
 
 use rand::RngExt;
 use rand::rngs::StdRng;
-use vdx::hdl::{Conn, Design, Module, ModuleBuilder, Reset, Signal, cat};
+use vdx::hdl::{Bits, Conn, Design, Module, ModuleBuilder, Reset, Signal, cat};
 use vdx::sim::check::{CycleModel, run_checked};
 use vdx::sim::icarus::IcarusSim;
 use vdx::sim::verilator::VerilatorDut;
@@ -197,7 +197,14 @@ fn seq_module() -> Module {
     let lanes =
         m.instance_array("u_lane", &lane, 4, &[("en_i", Conn::All(en.clone())), ("x_i", Conn::Each(x))]);
     m.output("acc_o", &lanes.output("acc_o"));
+    // Six entries behind a 3-bit address: the two missing ones read as 0.
+    let table: Vec<Bits> = (0..6).map(|i| Bits::from_u64(rom_entry(i), 20)).collect();
+    m.output("rom_o", &m.rom("lut", &en, &addr, &table));
     m.finish().unwrap()
+}
+
+fn rom_entry(i: u64) -> u64 {
+    if i < 6 { (i * 0x3_1415 + 0x9_2653) & 0xf_ffff } else { 0 }
 }
 
 #[derive(Default)]
@@ -205,6 +212,7 @@ struct SeqBench {
     mem: [Option<u32>; 8],
     rdata: u32,
     acc: [u8; 4],
+    rom: u64,
 }
 
 impl CycleModel for SeqBench {
@@ -221,6 +229,11 @@ impl CycleModel for SeqBench {
         if i("rst_ni") == 0 {
             self.rdata = 0;
             self.acc = [0x5a; 4];
+            self.rom = 0;
+        }
+        let got_rom = get128(layout, outputs, "rom_o", true) as u64;
+        if got_rom != self.rom {
+            return Err(format!("rom_o = {got_rom:#x}, model {:#x}", self.rom));
         }
         let got_acc = get128(layout, outputs, "acc_o", true) as u32;
         let want_acc = u32::from_le_bytes(self.acc);
@@ -242,12 +255,13 @@ impl CycleModel for SeqBench {
                 self.rdata = self.mem[addr].unwrap_or(0);
             }
             if i("en_i") == 1 {
+                self.rom = rom_entry(addr as u64);
                 for (k, acc) in self.acc.iter_mut().enumerate() {
                     *acc = acc.wrapping_add(x.to_le_bytes()[k]);
                 }
             }
         }
-        Ok(2)
+        Ok(3)
     }
 }
 
@@ -268,7 +282,7 @@ fn run_seq(sim: &mut dyn CycleSim, cycles: u64, seed: u64) {
         bench.check(&layout, inp, out).unwrap();
     }
     let checks = run_checked(sim, &mut bench, cycles, seed).unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(checks, 2 * cycles);
+    assert_eq!(checks, 3 * cycles);
 }
 
 #[test]

@@ -6,3 +6,4 @@
 //! `-p`), the runner rejects paths that the script language would split.
 
 pub mod lint;
+pub mod synth;

@@ -88,6 +88,7 @@ pub(crate) enum Node {
     /// The same bits with other signedness.
     Cast(NodeId),
     RegQ(usize),
+    RomRead(usize),
     MemRead {
         mem: usize,
         port: usize,
@@ -157,6 +158,14 @@ pub(crate) struct MemData {
     pub loc: &'static Location<'static>,
 }
 
+#[derive(Debug, Clone)]
+pub(crate) struct RomData {
+    pub table: Vec<Bits>,
+    pub en: NodeId,
+    pub addr: NodeId,
+    pub out: NodeId,
+}
+
 /// How one port of an instance array is connected.
 #[derive(Debug, Clone)]
 pub(crate) enum ConnData {
@@ -220,6 +229,7 @@ pub(crate) struct ModuleData {
     pub nodes: Vec<NodeData>,
     pub regs: Vec<RegData>,
     pub mems: Vec<MemData>,
+    pub roms: Vec<RomData>,
     pub insts: Vec<InstData>,
     pub clocked: bool,
     pub issues: Vec<BuildIssue>,
@@ -246,6 +256,7 @@ impl ModuleData {
             Node::Const(_) => "constant",
             Node::InstOut { .. } => "instance output",
             Node::MemRead { .. } => "memory read",
+            Node::RomRead(_) => "rom read",
             _ => "signal",
         };
         match &n.name {
@@ -298,6 +309,7 @@ pub(crate) fn op_name(node: &Node) -> &'static str {
         Node::Cast(_) => "cast",
         Node::RegQ(_) => "reg",
         Node::MemRead { .. } => "mem_rdata",
+        Node::RomRead(_) => "rom",
         Node::InstOut { .. } => "inst_out",
         Node::Alias(_) => "alias",
         Node::Poison => "error",
@@ -975,6 +987,7 @@ impl ModuleBuilder {
                 nodes: Vec::new(),
                 regs: Vec::new(),
                 mems: Vec::new(),
+                roms: Vec::new(),
                 insts: Vec::new(),
                 clocked: false,
                 issues: Vec::new(),
@@ -1228,6 +1241,42 @@ impl ModuleBuilder {
         Memory { m: self.m.clone(), idx, width: width.max(1), addr_width }
     }
 
+    /// A read-only table with a registered output `name` (emitted as `<name>_q` and a `case`):
+    /// at a clock edge where `en` is high, the output takes `table[addr]` (0 beyond the table).
+    /// It resets to zero. Every entry must have the same width; `addr` must be wide enough to
+    /// reach them all.
+    #[track_caller]
+    pub fn rom(&self, name: &str, en: &Signal, addr: &Signal, table: &[Bits]) -> Signal {
+        let loc = Location::caller();
+        let width = table.first().map_or(1, Bits::width).max(1);
+        if !self.owns(en, &format!("rom `{name}` enable"), loc)
+            || !self.owns(addr, &format!("rom `{name}` address"), loc)
+        {
+            return self.lit(0, width);
+        }
+        let mut m = self.m.borrow_mut();
+        m.clocked = true;
+        if table.is_empty() || table.iter().any(|b| b.width() != width || b.width() == 0) {
+            m.issue(
+                loc,
+                format!("rom `{name}`: the table must be non-empty with entries of one non-zero width"),
+            );
+        }
+        if en.width != 1 {
+            let d = m.describe(en.id);
+            m.issue(loc, format!("rom `{name}`: enable must be 1 bit, got {d}"));
+        }
+        if addr.width >= 32 || (1u64 << addr.width) < table.len() as u64 {
+            let d = m.describe(addr.id);
+            m.issue(loc, format!("rom `{name}`: {} entries need a wider address than {d}", table.len()));
+        }
+        let idx = m.roms.len();
+        let out = m.push(Node::RomRead(idx), width, false, loc);
+        m.nodes[out].name = Some(format!("{}_q", legalize(name)));
+        m.roms.push(RomData { table: table.to_vec(), en: en.id, addr: addr.id, out });
+        Signal { m: self.m.clone(), id: out, width, signed: false }
+    }
+
     /// One instance `name` (conventionally `u_<role>`) of `module`, with its inputs connected by
     /// name. Every input except clock and reset must be connected, with the port's width; clock
     /// and reset are connected to this module's own.
@@ -1381,6 +1430,7 @@ fn clone_data(d: &ModuleData) -> ModuleData {
         nodes: d.nodes.clone(),
         regs: d.regs.clone(),
         mems: d.mems.clone(),
+        roms: d.roms.clone(),
         insts: d.insts.clone(),
         clocked: d.clocked,
         issues: Vec::new(),

@@ -250,6 +250,7 @@ impl<'a> ModuleWriter<'a> {
             | Node::Const(_)
             | Node::RegQ(_)
             | Node::MemRead { .. }
+            | Node::RomRead(_)
             | Node::InstOut { .. }
             | Node::Poison => vec![],
         }
@@ -273,6 +274,9 @@ impl<'a> ModuleWriter<'a> {
             for r in &m.reads {
                 reads.extend([r.en, r.addr]);
             }
+        }
+        for rom in &d.roms {
+            reads.extend([rom.en, rom.addr]);
         }
         for inst in &d.insts {
             for (_, c) in &inst.inputs {
@@ -525,7 +529,12 @@ impl<'a> ModuleWriter<'a> {
                 }
             }
             Node::Cast(a) | Node::Alias(a) => self.expr(*a),
-            Node::Input | Node::RegQ(_) | Node::MemRead { .. } | Node::InstOut { .. } | Node::Poison => {
+            Node::Input
+            | Node::RegQ(_)
+            | Node::MemRead { .. }
+            | Node::RomRead(_)
+            | Node::InstOut { .. }
+            | Node::Poison => {
                 unreachable!("{} nodes are always named", op_name(&n.node))
             }
         }
@@ -615,7 +624,11 @@ impl<'a> ModuleWriter<'a> {
             if !self.live[id] || matches!(n.node, Node::Input) {
                 continue;
             }
-            let kind = if matches!(n.node, Node::RegQ(_) | Node::MemRead { .. }) { "reg" } else { "wire" };
+            let kind = if matches!(n.node, Node::RegQ(_) | Node::MemRead { .. } | Node::RomRead(_)) {
+                "reg"
+            } else {
+                "wire"
+            };
             decls.push((kind.into(), range(n.width), name.clone()));
         }
         for (r, dname) in d.regs.iter().zip(&reg_d) {
@@ -644,7 +657,14 @@ impl<'a> ModuleWriter<'a> {
         for (id, n) in d.nodes.iter().enumerate() {
             let Some(name) = &self.name[id] else { continue };
             if !self.live[id]
-                || matches!(n.node, Node::Input | Node::RegQ(_) | Node::MemRead { .. } | Node::InstOut { .. })
+                || matches!(
+                    n.node,
+                    Node::Input
+                        | Node::RegQ(_)
+                        | Node::MemRead { .. }
+                        | Node::RomRead(_)
+                        | Node::InstOut { .. }
+                )
             {
                 continue;
             }
@@ -720,6 +740,27 @@ impl<'a> ModuleWriter<'a> {
                     self.expr(r.addr)
                 );
             }
+        }
+
+        // Read-only tables.
+        for rom in &d.roms {
+            let q = self.name[rom.out].clone().expect("rom outputs are named");
+            let w = d.nodes[rom.out].width;
+            let aw = d.nodes[self.resolve(rom.addr)].width;
+            let _ = writeln!(
+                s,
+                "\n  always @(posedge clk_i or negedge rst_ni) begin\n    if (!rst_ni) begin\n      {q} <= {};\n    end else if ({}) begin\n      case ({})",
+                super::bits::Bits::zero(w).to_verilog(),
+                self.expr(rom.en),
+                self.expr(rom.addr)
+            );
+            for (i, entry) in rom.table.iter().enumerate() {
+                let _ = writeln!(s, "        {aw}'d{i}: {q} <= {};", entry.to_verilog());
+            }
+            if (rom.table.len() as u64) < 1u64 << aw {
+                let _ = writeln!(s, "        default: {q} <= {};", super::bits::Bits::zero(w).to_verilog());
+            }
+            s.push_str("      endcase\n    end\n  end\n");
         }
 
         // Instances.
