@@ -156,9 +156,9 @@ pub static REGISTRY: &[BlockEntry] = &[
         kind: Some(&KindOf::<xoshiro::XoshiroLaneParams>(PhantomData)),
     },
     BlockEntry {
-        name: "sgu",
-        summary: "Stochastic Generation Unit: xoshiro256++ lanes with Box-Muller Gaussian pairs",
-        kind: None,
+        name: sgu::SguParams::BLOCK,
+        summary: sgu::SguParams::SUMMARY,
+        kind: Some(&KindOf::<sgu::SguParams>(PhantomData)),
     },
     BlockEntry {
         name: "systolic_ws",

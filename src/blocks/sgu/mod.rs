@@ -5,8 +5,12 @@
 
 pub mod golden;
 pub mod poly;
+pub mod rtl;
+pub mod tb;
 
-use super::FieldIssue;
+use super::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo};
+use crate::hdl::{HdlError, Module};
+use crate::sim::SimError;
 use serde::{Deserialize, Serialize};
 
 /// Parameters of `sgu`.
@@ -85,6 +89,43 @@ impl SguParams {
             });
         }
         issues
+    }
+}
+
+impl BlockParams for SguParams {
+    const BLOCK: &'static str = "sgu";
+    const SUMMARY: &'static str = "Stochastic Generation Unit: xoshiro256++ lanes with fixed-point Box-Muller, 2 samples per lane per cycle";
+
+    fn describe() -> Vec<ParamInfo> {
+        let d = Self::default();
+        let info =
+            |name, doc, default: u32, range| ParamInfo { name, doc, default: default.to_string(), range };
+        vec![
+            info("lanes", "generator lanes, each with one Box-Muller pair unit", d.lanes, "1..=1024"),
+            info("out_width", "bits of each output sample (two's complement)", d.out_width, "8..=32"),
+            info("out_frac", "fraction bits of each output sample", d.out_frac, "1..=13"),
+            info("u0_bits", "bits of u0 (tail reach sqrt(2 (u0_bits+1) ln 2))", d.u0_bits, "32..=48"),
+            info("ln_segments_log2", "log2 segments of the ln table", d.ln_segments_log2, "6..=10"),
+            info(
+                "sqrt_segments_log2",
+                "log2 segments per half of the sqrt table",
+                d.sqrt_segments_log2,
+                "3..=8",
+            ),
+            info("trig_segments_log2", "log2 segments of the sin table", d.trig_segments_log2, "3..=10"),
+        ]
+    }
+
+    fn validate(&self) -> Vec<FieldIssue> {
+        self.check()
+    }
+
+    fn build(&self) -> Result<Module, HdlError> {
+        rtl::build(self)
+    }
+
+    fn cosim(&self, run: CosimRun) -> Result<CosimReport, SimError> {
+        tb::cosim_verilator(self, run)
     }
 }
 

@@ -1,0 +1,244 @@
+//! Co-simulation of `vdx_sgu` against the golden model: the seed bus loads every lane, then the
+//! generator runs with random enable and random backpressure. Every output transfer is compared
+//! with the next pair vector of the golden lanes, and the valid/ready protocol is checked: while
+//! the consumer stalls, `out_valid_o` stays high and `out_data_o` does not change.
+
+use super::SguParams;
+use super::golden::BoxMuller;
+use super::rtl::PAIR_LATENCY;
+use crate::blocks::xoshiro::golden::Xoshiro256pp;
+use crate::blocks::{BlockParams, CosimReport, CosimRun};
+use crate::hdl::Design;
+use crate::sim::check::{CheckError, CycleModel, run_checked};
+use crate::sim::verilator::VerilatorDut;
+use crate::sim::{PortLayout, SimError, Slot};
+use rand::RngExt;
+use rand::rngs::StdRng;
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// The whole SGU in Rust: the lanes' generators and the pair unit, one transfer at a time.
+#[derive(Debug, Clone)]
+pub struct SguModel {
+    /// The lanes' generator states.
+    pub lanes: Vec<Xoshiro256pp>,
+    /// The pair unit.
+    pub unit: BoxMuller,
+}
+
+impl SguModel {
+    /// Lanes in the state of lane `k` of `seed` (what the seed bus loads), for `p`.
+    pub fn seeded(p: &SguParams, seed: u64) -> Self {
+        SguModel {
+            lanes: (0..p.lanes).map(|k| Xoshiro256pp::lane(seed, k)).collect(),
+            unit: BoxMuller::new(p),
+        }
+    }
+
+    /// The next transfer: one `[x0, x1]` pair per lane.
+    pub fn next_transfer(&mut self) -> Vec<[i64; 2]> {
+        self.lanes.iter_mut().map(|g| self.unit.sample(g.next_u64())).collect()
+    }
+}
+
+/// How the testbench drives the SGU after seeding.
+#[derive(Debug, Clone, Copy)]
+pub struct Traffic {
+    /// Probability of `en_i` in a cycle.
+    pub enable: f64,
+    /// Probability of `out_ready_i` in a cycle.
+    pub ready: f64,
+}
+
+impl Default for Traffic {
+    fn default() -> Self {
+        Traffic { enable: 0.9, ready: 0.7 }
+    }
+}
+
+/// The SGU testbench: seeding, random traffic, transfer-by-transfer comparison.
+pub struct SguBench {
+    params: SguParams,
+    seed: u64,
+    traffic: Traffic,
+    expected: SguModel,
+    cycle: u64,
+    checked: u64,
+    ports: Option<Ports>,
+    /// Output of the previous cycle when it was valid but not taken.
+    stalled: Option<Vec<u32>>,
+    /// Transfers compared so far.
+    pub transfers: u64,
+    /// Cycle of the first enable after seeding.
+    pub first_enable: Option<u64>,
+    /// Cycle of the first valid output.
+    pub first_valid: Option<u64>,
+    pending: VecDeque<Vec<[i64; 2]>>,
+}
+
+struct Ports {
+    rst: Slot,
+    en: Slot,
+    seed_valid: Slot,
+    seed_lane: Slot,
+    seed_state: Slot,
+    ready: Slot,
+    valid: Slot,
+    data: Slot,
+}
+
+impl SguBench {
+    /// A bench that seeds lane `k` with lane `k` of `seed`.
+    pub fn new(params: &SguParams, seed: u64, traffic: Traffic) -> Self {
+        SguBench {
+            params: params.clone(),
+            seed,
+            traffic,
+            expected: SguModel::seeded(params, seed),
+            cycle: 0,
+            checked: 0,
+            ports: None,
+            stalled: None,
+            transfers: 0,
+            first_enable: None,
+            first_valid: None,
+            pending: VecDeque::new(),
+        }
+    }
+
+    fn ports(&mut self, layout: &PortLayout) -> &Ports {
+        self.ports.get_or_insert_with(|| {
+            let i = |n: &str| {
+                layout.input(n).unwrap_or_else(|e| panic!("SguBench drives vdx_sgu only: {e}")).clone()
+            };
+            let o = |n: &str| {
+                layout.output(n).unwrap_or_else(|e| panic!("SguBench drives vdx_sgu only: {e}")).clone()
+            };
+            Ports {
+                rst: i("rst_ni"),
+                en: i("en_i"),
+                seed_valid: i("seed_valid_i"),
+                seed_lane: i("seed_lane_i"),
+                seed_state: i("seed_state_i"),
+                ready: i("out_ready_i"),
+                valid: o("out_valid_o"),
+                data: o("out_data_o"),
+            }
+        })
+    }
+}
+
+impl CycleModel for SguBench {
+    fn stimulus(&mut self, rng: &mut StdRng, layout: &PortLayout, frame: &mut [u32]) {
+        let cycle = self.cycle;
+        self.cycle += 1;
+        let lanes = u64::from(self.params.lanes);
+        let seeding = (1..=lanes).contains(&cycle);
+        let enable = cycle > lanes && rng.random_bool(self.traffic.enable);
+        let ready = rng.random_bool(self.traffic.ready);
+        if enable && self.first_enable.is_none() {
+            self.first_enable = Some(cycle);
+        }
+        let (seed, lane) = (self.seed, (cycle.max(1) - 1) as u32);
+        let p = self.ports(layout);
+        p.rst.set(frame, u64::from(cycle > 0));
+        p.en.set(frame, u64::from(enable));
+        p.ready.set(frame, u64::from(ready));
+        p.seed_valid.set(frame, u64::from(seeding));
+        if seeding {
+            p.seed_lane.set(frame, u64::from(lane));
+            let state = Xoshiro256pp::lane(seed, lane).s;
+            let words: Vec<u32> = state.iter().flat_map(|w| [*w as u32, (w >> 32) as u32]).collect();
+            p.seed_state.set_words(frame, &words);
+        }
+    }
+
+    fn check(&mut self, layout: &PortLayout, inputs: &[u32], outputs: &[u32]) -> Result<u64, String> {
+        let cycle = self.cycle_of_check();
+        let p = self.ports(layout);
+        let (valid, ready) = (p.valid.get(outputs) == 1, p.ready.get(inputs) == 1);
+        let data = p.data.get_words(outputs).to_vec();
+        if let Some(previous) = self.stalled.take() {
+            if !valid {
+                return Err("out_valid_o dropped while the consumer was stalling".into());
+            }
+            if data != previous {
+                return Err("out_data_o changed while the consumer was stalling".into());
+            }
+        }
+        if !valid {
+            return Ok(0);
+        }
+        self.first_valid.get_or_insert(cycle);
+        if !ready {
+            self.stalled = Some(data);
+            return Ok(0);
+        }
+        if self.pending.is_empty() {
+            self.pending.push_back(self.expected.next_transfer());
+        }
+        let want = self.pending.pop_front().expect("just filled");
+        let w = self.params.out_width;
+        for (lane, pair) in want.iter().enumerate() {
+            for (k, value) in pair.iter().enumerate() {
+                let got = field(&data, (lane * 2 + k) as u32 * w, w);
+                if got != *value {
+                    return Err(format!(
+                        "transfer {}: lane {lane} x{k} = {got}, golden model {value}",
+                        self.transfers
+                    ));
+                }
+            }
+        }
+        self.transfers += 1;
+        Ok(2 * want.len() as u64)
+    }
+}
+
+impl SguBench {
+    /// `stimulus` runs ahead of `check` by up to a chunk; checks count their own cycles.
+    fn cycle_of_check(&mut self) -> u64 {
+        self.checked += 1;
+        self.checked - 1
+    }
+}
+
+/// The signed `width`-bit field at bit `lo` of a little-endian word vector.
+fn field(words: &[u32], lo: u32, width: u32) -> i64 {
+    let mut v: u64 = 0;
+    for b in 0..width {
+        let bit = lo + b;
+        v |= u64::from((words[(bit / 32) as usize] >> (bit % 32)) & 1) << b;
+    }
+    ((v << (64 - width)) as i64) >> (64 - width)
+}
+
+/// Builds the SGU, compiles it with Verilator (cached) and checks `run.cycles` cycles.
+pub fn cosim_verilator(params: &SguParams, run: CosimRun) -> Result<CosimReport, SimError> {
+    let module = params.build().map_err(|e| SimError::Design(e.to_string()))?;
+    let src = Design::single(&module).emit().sim_source(0);
+    let t0 = Instant::now();
+    let mut dut = VerilatorDut::build(&src)?;
+    let build_seconds = t0.elapsed().as_secs_f64();
+    let mut bench = SguBench::new(params, run.seed, Traffic::default());
+    let t1 = Instant::now();
+    let checks = match run_checked(&mut dut, &mut bench, run.cycles, run.seed) {
+        Ok(n) => n,
+        Err(CheckError::Sim(e)) => return Err(e),
+        Err(CheckError::Diverged(d)) => return Err(dut.mismatch_at(run.seed, d.cycle, d.to_string())),
+    };
+    if bench.transfers == 0 {
+        return Err(SimError::Design(format!(
+            "no sample left the SGU in {} cycles (latency {})",
+            run.cycles,
+            PAIR_LATENCY + 1
+        )));
+    }
+    Ok(CosimReport {
+        module: src.top,
+        cycles: run.cycles,
+        checks,
+        build_seconds,
+        cycles_per_second: run.cycles as f64 / t1.elapsed().as_secs_f64().max(1e-9),
+    })
+}
