@@ -5,6 +5,7 @@
 //! [`REGISTRY`] lists every block of VDX-1, including the ones not implemented yet: configs may
 //! name those, and vdx reports them as not available rather than generating a stub.
 
+pub mod noise_buffer;
 pub mod sgu;
 pub mod xoshiro;
 
@@ -159,6 +160,11 @@ pub static REGISTRY: &[BlockEntry] = &[
         name: sgu::SguParams::BLOCK,
         summary: sgu::SguParams::SUMMARY,
         kind: Some(&KindOf::<sgu::SguParams>(PhantomData)),
+    },
+    BlockEntry {
+        name: noise_buffer::NoiseBufferParams::BLOCK,
+        summary: noise_buffer::NoiseBufferParams::SUMMARY,
+        kind: Some(&KindOf::<noise_buffer::NoiseBufferParams>(PhantomData)),
     },
     BlockEntry {
         name: "systolic_ws",
