@@ -4,7 +4,7 @@ CARGO ?= cargo
 export VDX_CACHE_DIR ?= $(CURDIR)/target/vdx-cache
 VDX := target/release/vdx
 
-.PHONY: setup build demo test bench-cosim clean
+.PHONY: setup build demo test bench-cosim bench-sgu qor-sgu clean
 
 setup:
 	@scripts/setup.sh
@@ -22,6 +22,15 @@ test: setup
 
 bench-cosim: setup build
 	$(VDX) bench cosim
+
+# SGU: statistics of 10^8 golden samples, then a 256-lane co-simulation with throughput.
+bench-sgu: setup build
+	$(VDX) bench sgu-stats
+	$(VDX) bench sgu
+
+# Area and timing of one SGU lane on the OSU 0.18 um cells (Yosys + OpenSTA).
+qor-sgu: setup build
+	$(VDX) synth --block sgu --set lanes=1 --top vdx_sgu_pair --out rtl_out/qor/sgu_pair
 
 clean:
 	$(CARGO) clean

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs the simulators and lint tools vdx needs, if they are missing (Debian/Ubuntu, apt).
+# Installs the simulators, lint and synthesis tools vdx needs, if they are missing (Debian/Ubuntu, apt).
 set -euo pipefail
 packages=()
-for pair in verilator:verilator yosys:yosys iverilog:iverilog; do
+for pair in verilator:verilator yosys:yosys iverilog:iverilog sta:opensta; do
   tool=${pair%%:*}
   package=${pair#*:}
   command -v "$tool" >/dev/null 2>&1 || packages+=("$package")
 done
+# The OSU 0.18 um standard cells that `vdx synth` maps onto.
+[ -f /usr/share/qflow/tech/osu018/osu018_stdcells.lib ] || packages+=(qflow-tech-osu018)
 if [ ${#packages[@]} -eq 0 ]; then
   exit 0
 fi

@@ -37,12 +37,28 @@ enum Command {
     Sim {
         #[command(flatten)]
         select: SelectArgs,
-        /// Cycles per block.
-        #[arg(long, default_value_t = 1_000_000)]
+        /// Cycles per block (a 256-lane SGU compares 512 samples per cycle).
+        #[arg(long, default_value_t = 100_000)]
         cycles: u64,
         /// Seed of the random stimulus.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Synthesize the selected blocks with Yosys onto the OSU 0.18 µm cells and time them with
+    /// OpenSTA: area, cells, flops, critical path, Fmax.
+    Synth {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Synthesize this module of the block's design instead of its top (e.g. one SGU lane:
+        /// `vdx_sgu_pair`).
+        #[arg(long)]
+        top: Option<String>,
+        /// Clock the slack is measured against.
+        #[arg(long, default_value_t = 100.0)]
+        clock_mhz: f64,
+        /// Work folder (default rtl_out/<config>/<die>/synth/<instance>).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Lint generated Verilog: Verilator -Wall and Yosys `hierarchy -check; proc; check -assert`.
     Lint {
@@ -89,6 +105,29 @@ enum ConfigCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Statistics of the SGU's samples (golden model, default parameters): moments, chi-square,
+    /// Kolmogorov-Smirnov, Anderson-Darling, tails; JSON and an SVG histogram.
+    SguStats {
+        /// Samples to draw.
+        #[arg(long, default_value_t = 100_000_000)]
+        samples: u64,
+        /// Folder for sgu_stats.json and sgu_histogram.svg.
+        #[arg(long, default_value = "bench/results")]
+        out: PathBuf,
+    },
+    /// SGU co-simulation at full size: samples compared under random backpressure, then the
+    /// steady-state throughput and fill latency with the consumer always ready.
+    Sgu {
+        /// Lanes.
+        #[arg(long, default_value_t = 256)]
+        lanes: u32,
+        /// Cycles of the random-backpressure run.
+        #[arg(long, default_value_t = 20_000)]
+        cycles: u64,
+        /// JSON output file.
+        #[arg(long, default_value = "bench/results/sgu_cosim.json")]
+        out: PathBuf,
+    },
     /// Co-simulation speed: Rust harness (batched and per-call) vs a C++ Verilator testbench.
     Cosim {
         /// Cycles per measurement.
@@ -115,6 +154,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Blocks => blocks(),
         Command::Gen { select, out } => gen_cmd(&select, out.as_deref()),
         Command::Sim { select, cycles, seed } => sim_cmd(&select, cycles, seed),
+        Command::Synth { select, top, clock_mhz, out } => {
+            synth_cmd(&select, top.as_deref(), clock_mhz, out.as_deref())
+        }
         Command::Lint { dir } => lint_cmd(dir.as_deref().unwrap_or(Path::new("rtl_out"))),
         Command::Config { command: ConfigCommand::Show { config } } => {
             print!("{}", load_config(config.as_deref())?.to_toml());
@@ -122,6 +164,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench { command: BenchCommand::Cosim { cycles, repeats, out } } => {
             bench_cosim(cycles, repeats, &out)
+        }
+        Command::Bench { command: BenchCommand::Sgu { lanes, cycles, out } } => {
+            bench_sgu(lanes, cycles, &out)
+        }
+        Command::Bench { command: BenchCommand::SguStats { samples, out } } => {
+            vdx::blocks::sgu::stats::run_bench(samples, &out).map(|_| ())
         }
     }
 }
@@ -239,6 +287,51 @@ fn sim_cmd(select: &SelectArgs, cycles: u64, seed: u64) -> Result<()> {
     Ok(())
 }
 
+fn synth_cmd(select: &SelectArgs, top: Option<&str>, clock_mhz: f64, out: Option<&Path>) -> Result<()> {
+    use vdx::flows::synth;
+    let config = load_config(select.config.as_deref())?;
+    let plans = generate::plan(&config, &selection(select))?;
+    let units: Vec<_> = plans.iter().flat_map(|p| p.units.iter().map(move |u| (&p.die, u))).collect();
+    if units.is_empty() {
+        bail!("nothing to synthesize: the selection holds no available block");
+    }
+    let opts = synth::SynthOptions { clock_mhz, ..synth::SynthOptions::default() };
+    for (die, unit) in units {
+        let emitted = Design::single(&unit.params.build()?).emit();
+        let top_name = top.map_or_else(|| emitted.tops[0].module.clone(), str::to_string);
+        if !emitted.files.iter().any(|f| f.name == format!("{top_name}.v")) {
+            let modules: Vec<&str> = emitted.files.iter().map(|f| f.name.trim_end_matches(".v")).collect();
+            bail!(
+                "--top {top_name}: `{}` has no such module; its modules: {}",
+                unit.instance,
+                modules.join(", ")
+            );
+        }
+        let work = match out {
+            Some(o) if units_len(&plans) == 1 => o.to_path_buf(),
+            Some(o) => o.join(die).join(&unit.instance),
+            None => generate::default_dir(&config, die).join("synth").join(&unit.instance),
+        };
+        let rtl = work.join("rtl");
+        std::fs::create_dir_all(&rtl).with_context(|| format!("creating {}", rtl.display()))?;
+        emitted.write_to(&rtl).with_context(|| format!("writing {}", rtl.display()))?;
+        let files: Vec<PathBuf> = emitted.files.iter().map(|f| rtl.join(&f.name)).collect();
+        let bar = spinner(format!("{die}/{}: Yosys + OpenSTA on {top_name}", unit.instance));
+        let report = synth::synthesize(&files, &top_name, &work, &opts)?;
+        bar.finish_and_clear();
+        println!("{die}/{} ({}):\n{}", unit.instance, unit.block, synth::format_report(&report));
+        let json = work.join("synth.json");
+        std::fs::write(&json, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("writing {}", json.display()))?;
+        println!("reports in {}", work.display());
+    }
+    Ok(())
+}
+
+fn units_len(plans: &[generate::DiePlan]) -> usize {
+    plans.iter().map(|p| p.units.len()).sum()
+}
+
 fn lint_cmd(root: &Path) -> Result<()> {
     let mut dirs = Vec::new();
     collect_verilog_dirs(root, &mut dirs).with_context(|| format!("reading {}", root.display()))?;
@@ -322,6 +415,84 @@ fn bench_cosim(cycles: u64, repeats: usize, out: &Path) -> Result<()> {
         "  Rust per-call      {:>8.2} Mcycles/s  ratio {:.3}",
         speed.per_call_cycles_per_s / 1e6,
         speed.per_call_ratio
+    );
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn bench_sgu(lanes: u32, cycles: u64, out: &Path) -> Result<()> {
+    use vdx::blocks::sgu::tb::{SguBench, Traffic};
+    use vdx::blocks::sgu::{SguParams, rtl::PAIR_LATENCY};
+    use vdx::sim::check::{CheckError, run_checked};
+    use vdx::sim::verilator::VerilatorDut;
+    let params = SguParams { lanes, ..SguParams::default() };
+    let issues = params.check();
+    if !issues.is_empty() {
+        bail!("--lanes: {}", issues.iter().map(|i| i.message.clone()).collect::<Vec<_>>().join("; "));
+    }
+    let src = Design::single(&params.build()?).emit().sim_source(0);
+    let bar = spinner(format!("Verilator build of {} ({lanes} lanes)", src.top));
+    let t = std::time::Instant::now();
+    let mut dut = VerilatorDut::build(&src)?;
+    let build_s = t.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let check = |dut: &mut VerilatorDut, bench: &mut SguBench, n: u64, seed: u64| -> Result<u64> {
+        run_checked(dut, bench, n, seed).map_err(|e| match e {
+            CheckError::Sim(e) => anyhow::Error::from(e),
+            CheckError::Diverged(d) => dut.mismatch_at(seed, d.cycle, d.to_string()).into(),
+        })
+    };
+    let bar = spinner(format!("{cycles} cycles with random enable and backpressure"));
+    let t = std::time::Instant::now();
+    let mut random = SguBench::new(&params, 1, Traffic::default());
+    let compared = check(&mut dut, &mut random, cycles, 41)?;
+    let random_s = t.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+
+    let mut full = VerilatorDut::build(&src)?;
+    let steady_cycles = 2_000 + u64::from(lanes) + u64::from(PAIR_LATENCY);
+    let mut steady = SguBench::new(&params, 2, Traffic { enable: 1.0, ready: 1.0 });
+    check(&mut full, &mut steady, steady_cycles, 42)?;
+    let (enable, valid) = (steady.first_enable.unwrap_or(0), steady.first_valid.unwrap_or(0));
+    let per_cycle = steady.transfers as f64 * 2.0 * f64::from(lanes) / (steady_cycles - valid) as f64;
+    let clock_ghz = 1.5;
+    let tensor = 16.0 * 30.0 * 14_400.0;
+    let tensor_us = tensor / per_cycle / (clock_ghz * 1e3);
+    let json = serde_json::json!({
+        "design": src.top,
+        "lanes": lanes,
+        "verilator_build_s": build_s,
+        "random_backpressure": { "cycles": cycles, "samples_compared": compared, "seconds": random_s },
+        "steady_state": {
+            "cycles_after_fill": steady_cycles - valid,
+            "transfers": steady.transfers,
+            "samples_per_cycle": per_cycle,
+            "fill_latency_cycles": valid - enable,
+            "seeding_cycles": lanes,
+        },
+        "at_1_5_ghz": {
+            "gsamples_per_s": per_cycle * clock_ghz,
+            "noise_tensor_6_9m_us": tensor_us,
+            "h200_torch_randn_us": 22.0,
+            "h200_gsamples_per_s": 311.0,
+        },
+    });
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&json)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
+    println!("{} with {lanes} lanes (Verilator build {build_s:.1} s)", src.top);
+    println!(
+        "  random backpressure: {compared} samples equal to the golden model in {cycles} cycles ({random_s:.1} s)"
+    );
+    println!(
+        "  steady state: {per_cycle:.1} samples/cycle (2 x {lanes} lanes), fill latency {} cycles, seeding {lanes} cycles",
+        valid - enable
+    );
+    println!(
+        "  at 1.5 GHz: {:.0} G samples/s; the 6.9M-sample noise tensor in {tensor_us:.1} us (H200 torch.randn: 22 us, 311 G/s)",
+        per_cycle * clock_ghz
     );
     println!("wrote {}", out.display());
     Ok(())

@@ -101,8 +101,8 @@ fn bad_overrides_and_selections_are_named() {
     let (ok, _, stderr) =
         vdx(&["gen", "--block", "xoshiro_lane", "--set", "lane=2000", "--out", "o"], tmp.path());
     assert!(!ok && stderr.contains("lane: 2000 is out of range 0..=1023"), "{stderr}");
-    let (ok, _, stderr) = vdx(&["gen", "--block", "sgu"], tmp.path());
-    assert!(!ok && stderr.contains("--block sgu: this block is not available"), "{stderr}");
+    let (ok, _, stderr) = vdx(&["gen", "--block", "systolic_ws"], tmp.path());
+    assert!(!ok && stderr.contains("--block systolic_ws: this block is not available"), "{stderr}");
     let (ok, _, stderr) = vdx(&["gen", "--die", "nope"], tmp.path());
     assert!(!ok && stderr.contains("no die `nope`; dies: compute0, compute1, compute2, utility"), "{stderr}");
     let (ok, _, stderr) = vdx(&["gen", "--set", "lane=1"], tmp.path());
@@ -115,7 +115,7 @@ fn gen_is_byte_identical_across_runs_and_reports_unavailable_blocks() {
     let tmp = tempfile::tempdir().unwrap();
     let (ok, stdout, stderr) = vdx(&["gen", "--out", "a"], tmp.path());
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("not available yet: d2d (ucie_adapter), sgu (sgu)"), "{stdout}");
+    assert!(stdout.contains("not available yet: d2d (ucie_adapter), tcu (timestep_cond)"), "{stdout}");
     assert!(stdout.contains("compute0: nothing to generate"), "{stdout}");
     assert!(!tmp.path().join("a/compute0").exists());
     assert!(vdx(&["gen", "--out", "b"], tmp.path()).0);
@@ -148,10 +148,19 @@ fn sim_prints_a_pass_table() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let (ok, stdout, stderr) = vdx(&["sim", "--die", "utility", "--cycles", "20000"], tmp.path());
+    // The default die's blocks, at sizes a test can afford.
+    let config = "name = 'small'\nclock_mhz = 1500.0\n\
+        [dies.utility.blocks.noise_lane0]\nblock = 'xoshiro_lane'\n\
+        [dies.utility.blocks.sgu]\nlanes = 2\n\
+        [dies.utility.blocks.noise]\nblock = 'noise_buffer'\nlanes = 2\ntensor_samples = 100\n\
+        [dies.utility.blocks.tcu]\nblock = 'timestep_cond'\n";
+    std::fs::write(tmp.path().join("small.toml"), config).unwrap();
+    let (ok, stdout, stderr) = vdx(&["sim", "--config", "small.toml", "--cycles", "20000"], tmp.path());
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("noise_lane0    xoshiro_lane         PASS   20000 checks"), "{stdout}");
-    assert!(stdout.contains("sgu            sgu                  n/a"), "{stdout}");
+    assert!(stdout.contains("sgu            sgu                  PASS"), "{stdout}");
+    assert!(stdout.contains("noise          noise_buffer         PASS"), "{stdout}");
+    assert!(stdout.contains("tcu            timestep_cond        n/a"), "{stdout}");
 }
 
 #[test]

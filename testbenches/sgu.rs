@@ -64,3 +64,21 @@ fn steady_state_is_two_samples_per_lane_per_cycle() {
     assert_eq!(bench.transfers, cycles - valid, "one transfer per cycle once full");
     println!("fill latency {} cycles; {} samples/cycle at steady state", valid - enable, 2 * p.lanes);
 }
+
+#[test]
+fn sixteen_lanes_verilate_hierarchically_and_match_golden() {
+    if !common::verilator() {
+        return;
+    }
+    let p = small(vdx::hdl::HIER_BLOCK_MIN_INSTANCES);
+    let src = Design::single(&p.build().unwrap()).emit().sim_source(0);
+    assert!(
+        src.files.iter().any(|f| f.is_verilator_control()),
+        "16 lanes must share one verilated pair unit"
+    );
+    let mut dut = VerilatorDut::build(&src).unwrap();
+    let mut bench = SguBench::new(&p, 77, Traffic::default());
+    let checks = run_checked(&mut dut, &mut bench, 3_000, 24).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(bench.transfers > 1_000, "{} transfers", bench.transfers);
+    assert_eq!(checks, bench.transfers * 32);
+}

@@ -13,8 +13,8 @@ fn default_config_is_valid_and_has_every_die() {
     let lane = utility.blocks.iter().find(|b| b.instance == "noise_lane0").unwrap();
     assert_eq!(lane.block, "xoshiro_lane");
     assert!(lane.elaborated.is_some());
-    let sgu = utility.blocks.iter().find(|b| b.instance == "sgu").unwrap();
-    assert!(sgu.elaborated.is_none(), "sgu is not implemented yet and must not be stubbed");
+    let tcu = utility.blocks.iter().find(|b| b.instance == "tcu").unwrap();
+    assert!(tcu.elaborated.is_none(), "timestep_cond is not implemented yet and must not be stubbed");
 }
 
 #[test]

@@ -14,9 +14,11 @@
 //!   abc -liberty "<lib>"
 //!   opt_clean
 //!   tee -o stat.rpt stat -liberty "<lib>"
-//!   write_verilog -noattr netlist.v
+//!   write_verilog -noattr -simple-lhs netlist.v
 //!   ```
-//!   `dfflibmap` legalizes flip-flops itself in Yosys 0.23, so the `always @(posedge clk_i or
+//!   `-simple-lhs` keeps concatenations off the left of `assign`s (Yosys writes
+//!   `assign { x[3], x[1] } = …` where it merged flip-flops or alias bits, and this OpenSTA's
+//!   Verilog reader rejects that). `dfflibmap` legalizes flip-flops itself in Yosys 0.23, so the `always @(posedge clk_i or
 //!   negedge rst_ni)` registers vdx emits map onto OSU018's `DFFSR` (async set and reset; the
 //!   unused one is tied high) without a separate `dfflegalize` pass. Anything left unmapped (a
 //!   latch, for which OSU018's `LATCH` is not offered by `dfflibmap`) is an error rather than a
@@ -43,6 +45,16 @@
 //! path's slack would be exactly zero, and it does not depend on the requested clock, because
 //! every path vdx emits runs from a rising edge to the next rising edge of the one clock.
 //!
+//! # Stage balance
+//! [`stage_timing`] reuses the netlist of a [`synthesize`] run and asks OpenSTA for the worst
+//! path to *every* endpoint (`report_checks -format end`, one line per endpoint), then groups the
+//! endpoints by pipeline stage: generated pipelines name their registers `<signal>_s<k>_q`, and
+//! Yosys keeps those names on the flip-flops' `Q` nets when it flattens. One row per stage (its
+//! worst arrival is the depth of the logic in front of it) shows whether the stages are
+//! balanced; [`format_stage_timing`] prints them. High-fanout nets count too: nothing buffers
+//! them before layout, so a global enable or a table address driving hundreds of flops can
+//! dominate every stage it reaches.
+//!
 //! # Why the STA script guards itself
 //! This OpenSTA (Debian 2019 snapshot) keeps going after a failing command and exits with status
 //! 0 even when told to `exit 1`, so the status cannot report failure. The script therefore runs
@@ -51,7 +63,7 @@
 //! error marker makes the run a [`SynthError::ToolFailed`].
 
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -211,6 +223,12 @@ pub enum SynthError {
         /// Flip-flops found after mapping.
         flops: u64,
     },
+    /// [`stage_timing`] found no netlist to time.
+    #[error("{path} not found: run `synthesize` into this work directory first", path = path.display())]
+    NoNetlist {
+        /// Where the netlist was expected (`<work_dir>/netlist.v`).
+        path: PathBuf,
+    },
     /// A report that did not have the expected shape.
     #[error("cannot parse {file}: expected {expected}", file = file.display())]
     Parse {
@@ -361,6 +379,541 @@ pub fn format_report(r: &SynthReport) -> String {
         out.push_str(&format!("{k:<w$} | {v}\n"));
     }
     out
+}
+
+/// `-group_count` of the stage report: more paths per group than any design has endpoints, so
+/// that every endpoint is listed (OpenSTA's cost does not depend on it).
+const ALL_ENDPOINTS: u32 = 1_000_000_000;
+
+/// Name of the [`StageTiming`] group of the output ports.
+pub const OUTPUTS_GROUP: &str = "outputs";
+
+/// Worst setup timing of one group of endpoints: the flip-flops of one pipeline stage, of one
+/// register outside the stage naming, or all output ports (see [`stage_timing`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageTiming {
+    /// `"s<k>"` for the registers named `<signal>_s<k>_q` (stage `k` of a generated pipeline,
+    /// whatever the signal and wherever in the hierarchy); otherwise the flattened register name
+    /// without its bit index (such as `u_lane.cnt_q`), or [`OUTPUTS_GROUP`] for the output ports.
+    pub stage: String,
+    /// Endpoints OpenSTA timed in the group: register bits (their flip-flops' `D` pins) or output
+    /// port bits. A flip-flop whose `D` no path reaches (a constant) is not counted.
+    pub endpoints: u64,
+    /// Latest data arrival time at any endpoint of the group, in ns (launch edge at 0, so
+    /// clock-to-Q plus the logic in front of the stage): the depth of the stage's logic cone.
+    pub worst_arrival_ns: f64,
+    /// Smallest setup slack in the group at [`SynthOptions::clock_mhz`], in ns.
+    pub worst_slack_ns: f64,
+    /// The endpoint with [`Self::worst_arrival_ns`] (the worse slack among equal arrivals): a
+    /// register bit, named after its flip-flop's `Q` net as [`stage_timing`] describes
+    /// (`u_pair.f_s14_q[7]`), or an output port bit (`y_o[3]`).
+    pub worst_endpoint: String,
+}
+
+/// Times every endpoint of the netlist [`synthesize`] left in `work_dir` (`netlist.v`, with `top`
+/// its top module, timed with the same constraints as `synthesize` at `opts.clock_mhz`) and
+/// returns the worst arrival and slack of each pipeline stage, to show whether the stages are
+/// balanced.
+///
+/// OpenSTA reports the worst max-delay path to every endpoint (`report_checks -path_delay max
+/// -group_count <all> -endpoint_count 1 -format end`; script `stages.tcl`, output `stages.log`).
+/// A flip-flop's `D` endpoint belongs to the register on its `Q` pin, read from `netlist.v` (the
+/// cells themselves are called `_1234_` after flattening, but Yosys keeps the register names on
+/// their `Q` nets): `<signal>_s<k>_q` is stage `"s<k>"`, any other register is its own group, and
+/// the output ports make one group [`OUTPUTS_GROUP`]. Where Yosys named a `Q` net after an alias
+/// that is no register (`x_s10_d`, the unchanged input of the next stage, or an output port), the
+/// register among the net's `assign` aliases names it instead. The asynchronous reset's recovery
+/// checks are left out, as in [`synthesize`].
+///
+/// Rows come in stage order (`s0`, `s1`, … by number), then the other registers by name, then
+/// the outputs. An endpoint that is neither a flip-flop pin nor an output port is a
+/// [`SynthError::Parse`] error rather than a silently dropped path.
+pub fn stage_timing(work_dir: &Path, top: &str, opts: &SynthOptions) -> Result<Vec<StageTiming>, SynthError> {
+    if !is_identifier(top) {
+        return Err(SynthError::BadTop(top.to_string()));
+    }
+    if !(opts.clock_mhz.is_finite() && opts.clock_mhz > 0.0) {
+        return Err(SynthError::BadClock(opts.clock_mhz));
+    }
+    if !opts.liberty.is_file() {
+        return Err(SynthError::LibertyMissing { path: opts.liberty.clone() });
+    }
+    let sta = find_tool("sta", "opensta")?;
+    let liberty = canonical(&opts.liberty)?;
+    let netlist_path = work_dir.join("netlist.v");
+    if !netlist_path.is_file() {
+        return Err(SynthError::NoNetlist { path: netlist_path });
+    }
+    let netlist = read(&netlist_path)?;
+    let flops = flop_registers(&netlist, &liberty_flop_cells(&read(&liberty)?));
+    let clocked = has_input_port(&netlist, CLOCK_PORT);
+    if !flops.is_empty() && !clocked {
+        return Err(SynthError::NoClock { top: top.to_string(), flops: flops.len() as u64 });
+    }
+
+    let period_ns = 1000.0 / opts.clock_mhz;
+    let report = format!(
+        "report_checks -path_delay max -group_count {ALL_ENDPOINTS} -endpoint_count 1 -format end -digits 4"
+    );
+    write(&work_dir.join("stages.tcl"), &sta_script_reporting(top, &liberty, period_ns, clocked, &report)?)?;
+    let log = work_dir.join("stages.log");
+    let mut cmd = Command::new(&sta);
+    cmd.args(["-no_init", "-no_splash", "-exit", "stages.tcl"]).current_dir(work_dir);
+    let (status, output) = run(&mut cmd, &sta)?;
+    write(&log, &output)?;
+    let section = sta_report_section(&output).ok_or_else(|| SynthError::ToolFailed {
+        tool: "sta",
+        command: display_command(&cmd),
+        status: sta_failure(status, &output),
+        output: tail(&output, TAIL_LINES),
+        log: log.clone(),
+    })?;
+    let ends = parse_sta_ends(section, &log)?;
+    group_stages(&ends, &flops, &log)
+}
+
+/// Renders [`stage_timing`] rows as a table, one line per row in the given order: stage,
+/// endpoints, worst arrival and worst slack (ns, 3 decimals), worst endpoint, and a bar of `#`
+/// proportional to the worst arrival (30 for the latest), so that an unbalanced stage stands out.
+pub fn format_stage_timing(rows: &[StageTiming]) -> String {
+    const BAR: f64 = 30.0;
+    let longest = rows.iter().map(|r| r.worst_arrival_ns).fold(0.0, f64::max);
+    let head = ["stage", "endpoints", "arrival ns", "slack ns", "worst endpoint"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.stage.clone(),
+                r.endpoints.to_string(),
+                format!("{:.3}", r.worst_arrival_ns),
+                format!("{:.3}", r.worst_slack_ns),
+                r.worst_endpoint.clone(),
+            ]
+        })
+        .collect();
+    let width = |i: usize| {
+        cells.iter().map(|c| c[i].chars().count()).chain([head[i].chars().count()]).max().unwrap_or(0)
+    };
+    let w: Vec<usize> = (0..5).map(width).collect();
+    let line = |c: [&str; 5], bar: &str| {
+        format!(
+            "{:<w0$} | {:>w1$} | {:>w2$} | {:>w3$} | {:<w4$} | {bar}",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3],
+            w4 = w[4],
+        )
+        .trim_end()
+        .trim_end_matches(" |")
+        .to_string()
+            + "\n"
+    };
+    let mut out = line(head, "");
+    for (r, c) in rows.iter().zip(&cells) {
+        let n = if longest > 0.0 { (r.worst_arrival_ns / longest * BAR).round() as usize } else { 0 };
+        out.push_str(&line([&c[0], &c[1], &c[2], &c[3], &c[4]], &"#".repeat(n)));
+    }
+    out
+}
+
+/// One endpoint line of `report_checks -format end`.
+#[derive(Debug, Clone, PartialEq)]
+struct StaEnd {
+    /// OpenSTA's path group (`clk`, `**async_default**`, …).
+    group: String,
+    /// `inst/pin` or a port bit.
+    name: String,
+    /// What OpenSTA puts in parentheses after the name: the cell type, or `output`.
+    kind: String,
+    arrival: f64,
+    slack: f64,
+}
+
+/// Parses `report_checks -format end`: a `max_delay/setup group <name>` line opens each group,
+/// and each endpoint line is `<endpoint> (<kind>) <required> <arrival> <slack> (MET|VIOLATED)`.
+fn parse_sta_ends(text: &str, file: &Path) -> Result<Vec<StaEnd>, SynthError> {
+    let mut group: Option<String> = None;
+    let mut ends = Vec::new();
+    for line in text.lines() {
+        if let Some(g) = line.trim().strip_prefix("max_delay/setup group") {
+            group = Some(g.trim().to_string());
+            continue;
+        }
+        let t: Vec<&str> = line.split_whitespace().collect();
+        if t.len() < 5 || !matches!(t[t.len() - 1], "(MET)" | "(VIOLATED)") {
+            continue;
+        }
+        let bad = || SynthError::Parse {
+            file: file.to_path_buf(),
+            expected: format!(
+                "`<endpoint> (<kind>) <required> <arrival> <slack> (MET|VIOLATED)` under a \
+                 `max_delay/setup group` line, not `{}`",
+                line.trim()
+            ),
+        };
+        let n = t.len();
+        let num = |i: usize| t[i].parse::<f64>().map_err(|_| bad());
+        let (arrival, slack) = (num(n - 3)?, num(n - 2)?);
+        num(n - 4)?;
+        let kind = t[1..n - 4].join(" ");
+        let kind = kind.strip_prefix('(').and_then(|k| k.strip_suffix(')')).ok_or_else(bad)?;
+        let group = group.clone().ok_or_else(bad)?;
+        ends.push(StaEnd { group, name: t[0].to_string(), kind: kind.to_string(), arrival, slack });
+    }
+    Ok(ends)
+}
+
+/// Which [`StageTiming`] group an endpoint belongs to; the order is the row order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum StageKey {
+    Stage(u32),
+    Register(String),
+    Outputs,
+}
+
+impl StageKey {
+    fn label(&self) -> String {
+        match self {
+            StageKey::Stage(k) => format!("s{k}"),
+            StageKey::Register(r) => r.clone(),
+            StageKey::Outputs => OUTPUTS_GROUP.to_string(),
+        }
+    }
+}
+
+/// The stage of register `reg` (a net name without bit index): `k` when it ends in `_s<k>_q`.
+fn stage_of(reg: &str) -> Option<u32> {
+    let head = reg.strip_suffix("_q")?;
+    let digits = &head[head.rfind("_s")? + 2..];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// A net name without its bit index: `u_lane.s0_q[3]` → `u_lane.s0_q`.
+fn net_base(net: &str) -> &str {
+    match net.strip_suffix(']').and_then(|n| n.rfind('[').map(|i| &n[..i])) {
+        Some(base) => base,
+        None => net,
+    }
+}
+
+/// Groups the endpoints of the clock groups (not OpenSTA's `**…**` groups) into rows; `flops`
+/// maps flip-flop instance names (as [`flop_q_nets`] gives them) to their `Q` nets.
+fn group_stages(
+    ends: &[StaEnd],
+    flops: &BTreeMap<String, String>,
+    file: &Path,
+) -> Result<Vec<StageTiming>, SynthError> {
+    let mut groups: BTreeMap<StageKey, StageTiming> = BTreeMap::new();
+    for end in ends.iter().filter(|e| !e.group.starts_with("**")) {
+        let (key, label) = if end.kind == "output" {
+            (StageKey::Outputs, end.name.clone())
+        } else {
+            let inst = end.name.rsplit_once('/').map_or(end.name.as_str(), |(i, _)| i).replace('\\', "");
+            let q = flops.get(&inst).ok_or_else(|| SynthError::Parse {
+                file: file.to_path_buf(),
+                expected: format!(
+                    "endpoints on flip-flops of netlist.v or on output ports, not `{} ({})`",
+                    end.name, end.kind
+                ),
+            })?;
+            let reg = net_base(q);
+            let key = stage_of(reg).map_or_else(|| StageKey::Register(reg.to_string()), StageKey::Stage);
+            (key, q.clone())
+        };
+        let stage = key.label();
+        let row = groups.entry(key).or_insert_with(|| StageTiming {
+            stage,
+            endpoints: 0,
+            worst_arrival_ns: f64::NEG_INFINITY,
+            worst_slack_ns: f64::INFINITY,
+            worst_endpoint: String::new(),
+        });
+        row.endpoints += 1;
+        let later = end.arrival > row.worst_arrival_ns
+            || (end.arrival == row.worst_arrival_ns && end.slack < row.worst_slack_ns);
+        if later {
+            row.worst_arrival_ns = end.arrival;
+            row.worst_endpoint = label;
+        }
+        row.worst_slack_ns = row.worst_slack_ns.min(end.slack);
+    }
+    Ok(groups.into_values().collect())
+}
+
+/// Tokens of a Yosys `write_verilog` netlist: escaped identifiers (`\\u_lane.s0_q`, backslash
+/// kept), words (identifiers, numbers, sized constants such as `1'h1`) and single punctuation
+/// characters; comments and `(* … *)` attributes are skipped.
+fn netlist_tokens(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'\'';
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &text[i..];
+        let c = bytes[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if rest.starts_with("//") {
+            i = rest.find('\n').map_or(bytes.len(), |e| i + e);
+        } else if rest.starts_with("/*") {
+            i = rest[2..].find("*/").map_or(bytes.len(), |e| i + 2 + e + 2);
+        } else if rest.starts_with("(*") && !rest.starts_with("(*)") {
+            i = rest[2..].find("*)").map_or(bytes.len(), |e| i + 2 + e + 2);
+        } else if c == b'\\' {
+            let len = rest.find(|ch: char| ch.is_ascii_whitespace()).unwrap_or(rest.len());
+            tokens.push(&rest[..len]);
+            i += len;
+        } else if word(c) {
+            let len = rest.bytes().position(|b| !word(b)).unwrap_or(rest.len());
+            tokens.push(&rest[..len]);
+            i += len;
+        } else {
+            let len = rest.chars().next().map_or(1, char::len_utf8);
+            tokens.push(&rest[..len]);
+            i += len;
+        }
+    }
+    tokens
+}
+
+/// The flip-flop instances of a Yosys netlist (cells whose type is in `flop_cells`) mapped to the
+/// net on their `Q` pin, both without escape backslashes: `_3357_` → `u_lane.s0_q[3]`.
+/// Instances without a `Q` connection are left out.
+fn flop_q_nets(t: &[&str], flop_cells: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let unescape = |tok: &str| tok.strip_prefix('\\').unwrap_or(tok).to_string();
+    let mut flops = BTreeMap::new();
+    let mut i = 0;
+    while i + 2 < t.len() {
+        if !(flop_cells.contains(t[i]) && t[i + 2] == "(" && t[i + 1] != "(") {
+            i += 1;
+            continue;
+        }
+        let inst = unescape(t[i + 1]);
+        // The connection list: `.PIN(expr)` items up to the matching `)`.
+        let mut j = i + 3;
+        let mut depth = 1;
+        let mut q = None;
+        while j < t.len() && depth > 0 {
+            match t[j] {
+                "(" => depth += 1,
+                ")" => depth -= 1,
+                "." if depth == 1 && t.get(j + 1) == Some(&"Q") && t.get(j + 2) == Some(&"(") => {
+                    let mut k = j + 3;
+                    let mut net = String::new();
+                    let mut d = 1;
+                    while k < t.len() {
+                        match t[k] {
+                            "(" => d += 1,
+                            ")" => d -= 1,
+                            _ => {}
+                        }
+                        if d == 0 {
+                            break;
+                        }
+                        net.push_str(&unescape(t[k]));
+                        k += 1;
+                    }
+                    q = Some(net);
+                    j = k + 1;
+                    continue;
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        if let Some(q) = q.filter(|q| !q.is_empty()) {
+            flops.insert(inst, q);
+        }
+        i = j;
+    }
+    flops
+}
+
+/// The flip-flops of a Yosys netlist mapped to the register bit each holds, named as in the
+/// design: the net on the flop's `Q` pin ([`flop_q_nets`]) or, when Yosys gave that net another
+/// of its names, an alias of it that names a register ([`register_alias`]).
+fn flop_registers(netlist: &str, flop_cells: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let tokens = netlist_tokens(netlist);
+    let aliases = netlist_aliases(&tokens);
+    flop_q_nets(&tokens, flop_cells)
+        .into_iter()
+        .map(|(inst, q)| (inst, register_alias(&q, &aliases)))
+        .collect()
+}
+
+/// Whether net bit `bit` (`name[i]` or `name`) is named like a register (`…_q`).
+fn is_register_bit(bit: &str) -> bool {
+    net_base(bit).ends_with("_q")
+}
+
+/// The name a flop's `Q` bit is reported under: the bit itself when it is named like a register;
+/// otherwise, among the bits `assign` statements connect it to (directly or in a chain), a pipeline
+/// stage register (`…_s<k>_q`) before any other register name (`…_q`), the lexically first of
+/// each kind; otherwise the bit itself. Yosys names a net after one of its aliases, and when a
+/// register `x_s9_q` drives `x_s10_d` unchanged it may pick the latter.
+fn register_alias(q: &str, aliases: &HashMap<String, Vec<String>>) -> String {
+    if is_register_bit(q) {
+        return q.to_string();
+    }
+    let mut seen: BTreeSet<&str> = BTreeSet::from([q]);
+    let mut todo = vec![q];
+    while let Some(bit) = todo.pop() {
+        for next in aliases.get(bit).into_iter().flatten() {
+            if seen.insert(next) {
+                todo.push(next);
+            }
+        }
+    }
+    let best = |stage: bool| {
+        seen.iter()
+            .find(|b| is_register_bit(b) && stage_of(net_base(b)).is_some() == stage)
+            .map(|b| b.to_string())
+    };
+    best(true).or_else(|| best(false)).unwrap_or_else(|| q.to_string())
+}
+
+/// Bit-level connections of a netlist's `assign` statements, both ways: `assign a[1:0] = {b, c[4]};`
+/// links `a[1]`–`b` and `a[0]`–`c[4]` (for a 1-bit `b`). Vector widths come from the `wire`,
+/// `reg`, `input`, `output` and `inout` declarations; constant bits link nothing, and a statement
+/// whose sides cannot be expanded (an unknown construct, different widths) is skipped.
+fn netlist_aliases(t: &[&str]) -> HashMap<String, Vec<String>> {
+    let name = |tok: &str| tok.strip_prefix('\\').unwrap_or(tok).to_string();
+    let mut ranges: HashMap<String, (i64, i64)> = HashMap::new();
+    let mut links: HashMap<String, Vec<String>> = HashMap::new();
+    let mut i = 0;
+    while i < t.len() {
+        match t[i] {
+            "wire" | "reg" | "input" | "output" | "inout" => {
+                // `<kind> [signed] [[msb:lsb]] name {, name} ;`
+                let mut j = i + 1;
+                if t.get(j) == Some(&"signed") {
+                    j += 1;
+                }
+                let mut range = None;
+                if t.get(j) == Some(&"[") && t.get(j + 2) == Some(&":") && t.get(j + 4) == Some(&"]") {
+                    if let (Ok(msb), Ok(lsb)) = (t[j + 1].parse::<i64>(), t[j + 3].parse::<i64>()) {
+                        range = Some((msb, lsb));
+                    }
+                    j += 5;
+                }
+                while j < t.len() && t[j] != ";" {
+                    if t[j] != "," {
+                        if let Some(r) = range {
+                            ranges.insert(name(t[j]), r);
+                        }
+                    }
+                    j += 1;
+                }
+                i = j;
+            }
+            "assign" => {
+                let end = t[i..].iter().position(|&x| x == ";").map_or(t.len(), |e| i + e);
+                let stmt = &t[i + 1..end];
+                if let Some(eq) = stmt.iter().position(|&x| x == "=") {
+                    let lhs = expand_bits(&stmt[..eq], &ranges);
+                    let rhs = expand_bits(&stmt[eq + 1..], &ranges);
+                    if let (Some(lhs), Some(rhs)) = (lhs, rhs) {
+                        if lhs.len() == rhs.len() {
+                            for (a, b) in lhs.into_iter().zip(rhs) {
+                                if let (Some(a), Some(b)) = (a, b) {
+                                    links.entry(a.clone()).or_default().push(b.clone());
+                                    links.entry(b).or_default().push(a);
+                                }
+                            }
+                        }
+                    }
+                }
+                i = end;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    links
+}
+
+/// The bits of a netlist expression, most significant first: `None` for a constant bit, the
+/// bit's name (`name[i]`, or `name` for a wire declared without a range) otherwise. Handles
+/// names, bit and part selects, sized constants and `{…}` concatenations; `None` for anything
+/// else.
+fn expand_bits(t: &[&str], ranges: &HashMap<String, (i64, i64)>) -> Option<Vec<Option<String>>> {
+    fn primary(
+        t: &[&str],
+        i: &mut usize,
+        ranges: &HashMap<String, (i64, i64)>,
+        out: &mut Vec<Option<String>>,
+    ) -> Option<()> {
+        let tok = *t.get(*i)?;
+        *i += 1;
+        if tok == "{" {
+            loop {
+                primary(t, i, ranges, out)?;
+                match *t.get(*i)? {
+                    "," => *i += 1,
+                    "}" => {
+                        *i += 1;
+                        return Some(());
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        if let Some((width, _)) = tok.split_once('\'') {
+            // A sized constant such as 8'h00: only its width matters.
+            let width: usize = width.parse().ok()?;
+            out.extend(std::iter::repeat_n(None, width));
+            return Some(());
+        }
+        let first = tok.chars().next()?;
+        if !(first.is_ascii_alphabetic() || first == '_' || first == '\\') {
+            return None;
+        }
+        let name = tok.strip_prefix('\\').unwrap_or(tok);
+        let bits = |hi: i64, lo: i64| -> Vec<Option<String>> {
+            let step = if hi >= lo { -1 } else { 1 };
+            let mut v = Vec::new();
+            let mut b = hi;
+            loop {
+                v.push(Some(format!("{name}[{b}]")));
+                if b == lo {
+                    break;
+                }
+                b += step;
+            }
+            v
+        };
+        if t.get(*i) == Some(&"[") {
+            let hi: i64 = t.get(*i + 1)?.parse().ok()?;
+            if t.get(*i + 2) == Some(&"]") {
+                *i += 3;
+                out.extend(bits(hi, hi));
+            } else if t.get(*i + 2) == Some(&":") && t.get(*i + 4) == Some(&"]") {
+                let lo: i64 = t.get(*i + 3)?.parse().ok()?;
+                *i += 5;
+                out.extend(bits(hi, lo));
+            } else {
+                return None;
+            }
+        } else if let Some(&(msb, lsb)) = ranges.get(name) {
+            out.extend(bits(msb, lsb));
+        } else {
+            out.push(Some(name.to_string()));
+        }
+        Some(())
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    primary(t, &mut i, ranges, &mut out)?;
+    (i == t.len()).then_some(out)
 }
 
 /// Figures read from Yosys `stat -liberty`.
@@ -566,13 +1119,30 @@ fn yosys_script(files: &[PathBuf], top: &str, liberty: &Path) -> Result<String, 
          abc -liberty {lib}\n\
          opt_clean\n\
          tee -o stat.rpt stat -liberty {lib}\n\
-         write_verilog -noattr netlist.v\n"
+         write_verilog -noattr -simple-lhs netlist.v\n"
     ))
 }
 
 /// The OpenSTA script (see the module docs). `{clk_i}`-style braces keep Tcl from substituting
 /// anything inside names and paths.
 fn sta_script(top: &str, liberty: &Path, period_ns: f64, clocked: bool) -> Result<String, SynthError> {
+    sta_script_reporting(
+        top,
+        liberty,
+        period_ns,
+        clocked,
+        "report_checks -path_delay max -format full -digits 4",
+    )
+}
+
+/// [`sta_script`] with `report` (one Tcl command) in place of its `report_checks`.
+fn sta_script_reporting(
+    top: &str,
+    liberty: &Path,
+    period_ns: f64,
+    clocked: bool,
+    report: &str,
+) -> Result<String, SynthError> {
     let lib = tcl_word(liberty)?;
     let constraints = if clocked {
         format!(
@@ -597,7 +1167,7 @@ fn sta_script(top: &str, liberty: &Path, period_ns: f64, clocked: bool) -> Resul
          {constraints}  \
          set_output_delay 0 -clock clk [all_outputs]\n  \
          puts \"{STA_BEGIN}\"\n  \
-         report_checks -path_delay max -format full -digits 4\n  \
+         {report}\n  \
          puts \"{STA_END}\"\n\
          }} err]}} {{\n  \
          puts \"{STA_ERROR} $err\"\n\
@@ -710,7 +1280,7 @@ fn display_command(cmd: &Command) -> String {
 mod tests {
     use super::*;
     use crate::blocks::BlockParams;
-    use crate::hdl::{Design, Module, ModuleBuilder, Reset};
+    use crate::hdl::{Design, Module, ModuleBuilder, Reset, Signal};
     use crate::sim::{SKIP_ENV, require_tool};
     use std::time::Instant;
 
@@ -773,6 +1343,124 @@ mod tests {
         let period = 1000.0 / r.clock_mhz;
         assert!((1000.0 / r.fmax_mhz - (period - r.slack_ns)).abs() < 1e-9, "{text}");
         assert!(r.critical_path.len() >= 3, "{text}");
+    }
+
+    /// A 3-stage pipeline inside `u_pipe` of a top: stage 0 registers the inputs (2 × 16 bits),
+    /// stage 1 their 32-bit product (the deep cone), stage 2 the sum of the product's halves
+    /// (16 bits, a short adder); a free-running 4-bit counter `count_q` is a register outside
+    /// the stage naming. Outputs: the stage-2 value and the counter, straight from their flops.
+    fn three_stage_pipeline() -> Module {
+        let p = ModuleBuilder::new("vdx_stage_pipe");
+        let a = p.input("a_i", 16);
+        let b = p.input("b_i", 16);
+        let stage = |name: &str, value: &Signal| {
+            let r = p.reg(name, value.width(), Reset::Zero);
+            p.next(&r, value);
+            r
+        };
+        let a0 = stage("a_s0", &a);
+        let b0 = stage("b_s0", &b);
+        let prod = stage("prod_s1", &a0.mul(&b0, 32));
+        let sum = stage("sum_s2", &prod.slice(31, 16).add(&prod.slice(15, 0)));
+        let count = p.reg("count", 4, Reset::Zero);
+        p.next(&count, &count.add(&p.lit(1, 4)));
+        p.output("y_o", &sum);
+        p.output("count_o", &count);
+        let pipe = p.finish().unwrap();
+        let m = ModuleBuilder::new("vdx_stage_top");
+        let a = m.input("a_i", 16);
+        let b = m.input("b_i", 16);
+        let u = m.instance("u_pipe", &pipe, &[("a_i", &a), ("b_i", &b)]);
+        m.output("y_o", &u.output("y_o"));
+        m.output("count_o", &u.output("count_o"));
+        m.finish().unwrap()
+    }
+
+    #[test]
+    fn stage_timing_finds_the_deep_stage() {
+        if !have_flow() {
+            return;
+        }
+        let m = three_stage_pipeline();
+        let dir = tempfile::tempdir().unwrap();
+        let files = emit(&m, dir.path());
+        let work = dir.path().join("synth");
+        let opts = SynthOptions::default();
+        let r = synthesize(&files, m.name(), &work, &opts).unwrap_or_else(|e| panic!("{e}"));
+        let t = Instant::now();
+        let rows = stage_timing(&work, m.name(), &opts).unwrap_or_else(|e| panic!("{e}"));
+        let table = format_stage_timing(&rows);
+        eprintln!("stage_timing: {:.2} s\n{table}", t.elapsed().as_secs_f64());
+        assert!(work.join("stages.tcl").is_file() && work.join("stages.log").is_file());
+
+        // Stage order, then the other register, then the outputs; one endpoint per register or
+        // output bit.
+        let names: Vec<&str> = rows.iter().map(|r| r.stage.as_str()).collect();
+        assert_eq!(names, ["s0", "s1", "s2", "u_pipe.count_q", OUTPUTS_GROUP], "{table}");
+        let endpoints: Vec<u64> = rows.iter().map(|r| r.endpoints).collect();
+        assert_eq!(endpoints, [2 * 16, 32, 16, 4, 16 + 4], "{table}");
+        assert_eq!(endpoints[..4].iter().sum::<u64>(), r.flops, "{table}");
+        let row = |name: &str| rows.iter().find(|r| r.stage == name).unwrap();
+
+        // The multiplier's stage is by far the deepest; the input registers have no logic in
+        // front of them (input delay 0), the adder's stage and the outputs little.
+        let (s0, s1, s2) = (row("s0"), row("s1"), row("s2"));
+        assert!(s0.worst_arrival_ns < 0.1, "{table}");
+        assert!(s1.worst_arrival_ns > 1.5 * s2.worst_arrival_ns, "{table}");
+        for other in rows.iter().filter(|r| r.stage != "s1") {
+            assert!(other.worst_arrival_ns < s1.worst_arrival_ns, "{table}");
+            assert!(other.worst_slack_ns > s1.worst_slack_ns, "{table}");
+        }
+        assert!(s1.worst_endpoint.starts_with("u_pipe.prod_s1_q["), "{table}");
+        assert!(s2.worst_endpoint.starts_with("u_pipe.sum_s2_q["), "{table}");
+        assert!(row(OUTPUTS_GROUP).worst_endpoint.ends_with(']'), "{table}");
+
+        // The same endpoints and constraints as `synthesize`: its critical path is the deepest
+        // stage's worst path, and each slack is the period minus setup minus arrival.
+        assert!((s1.worst_arrival_ns - r.critical_path_ns).abs() < 1e-3, "{table}");
+        assert!((s1.worst_slack_ns - r.slack_ns).abs() < 1e-3, "{table}");
+        for r in &rows {
+            let setup = 10.0 - r.worst_slack_ns - r.worst_arrival_ns;
+            assert!((-1e-3..0.5).contains(&setup), "{}: {setup} ns\n{table}", r.stage);
+        }
+    }
+
+    /// The SGU pair unit (one lane): every stage `s0`…`s16` of its pipeline has a row, the rows
+    /// account for every flip-flop, and the table and run times are printed. Ignored by default
+    /// because Yosys needs about six minutes for it: `cargo test --release --lib
+    /// sgu_pair_unit_stage_table -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "about 6 minutes of Yosys"]
+    fn sgu_pair_unit_stage_table() {
+        if !have_flow() {
+            return;
+        }
+        let p = crate::blocks::sgu::SguParams { lanes: 1, ..Default::default() };
+        let bm = crate::blocks::sgu::golden::BoxMuller::new(&p);
+        let m = crate::blocks::sgu::rtl::pair_unit(&p, &bm).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let files = emit(&m, dir.path());
+        let work = dir.path().join("synth");
+        let opts = SynthOptions::default();
+        let t = Instant::now();
+        let r = synthesize(&files, "vdx_sgu_pair", &work, &opts).unwrap_or_else(|e| panic!("{e}"));
+        let t_synth = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let rows = stage_timing(&work, "vdx_sgu_pair", &opts).unwrap_or_else(|e| panic!("{e}"));
+        let t_stages = t.elapsed().as_secs_f64();
+        let table = format_stage_timing(&rows);
+        eprintln!("{}synthesize: {t_synth:.1} s, stage_timing: {t_stages:.1} s\n{table}", format_report(&r));
+        check_consistent(&r);
+        let stages: Vec<&str> =
+            rows.iter().take_while(|r| r.stage.starts_with('s')).map(|r| r.stage.as_str()).collect();
+        let want: Vec<String> =
+            (0..=crate::blocks::sgu::rtl::PAIR_LATENCY).map(|k| format!("s{k}")).collect();
+        assert_eq!(stages, want, "{table}");
+        let registers: u64 = rows.iter().filter(|r| r.stage != OUTPUTS_GROUP).map(|r| r.endpoints).sum();
+        assert_eq!(registers, r.flops, "{table}");
+        // The same endpoints as `synthesize` timed: the worst slack is the critical path's.
+        let worst = rows.iter().map(|r| r.worst_slack_ns).fold(f64::INFINITY, f64::min);
+        assert!((worst - r.slack_ns).abs() < 1e-3, "{} vs {table}", r.slack_ns);
     }
 
     #[test]
@@ -984,7 +1672,7 @@ mod tests {
                 "abc -liberty \"/l/osu.lib\"",
                 "opt_clean",
                 "tee -o stat.rpt stat -liberty \"/l/osu.lib\"",
-                "write_verilog -noattr netlist.v",
+                "write_verilog -noattr -simple-lhs netlist.v",
             ]
         );
         let tcl = sta_script("top", lib, 10.0, true).unwrap();
@@ -1092,6 +1780,202 @@ Path Type: max
         assert_eq!(sta_report_section(&format!("{STA_ERROR} Error: cannot read file x.v\n")), None);
         assert_eq!(sta_report_section(&format!("{ok}Error: top is not a verilog module.\n")), None);
         assert_eq!(sta_report_section(&format!("{STA_BEGIN}\nreport\n")), None);
+    }
+
+    #[test]
+    fn stage_names_are_read_from_register_names() {
+        assert_eq!(stage_of("ln_acc0_s5_q"), Some(5));
+        assert_eq!(stage_of("u_pair.f_s14_q"), Some(14));
+        assert_eq!(stage_of("a_s1_b_s12_q"), Some(12));
+        for none in ["cnt_q", "x_s_q", "x_s1a_q", "x_s1_d", "s1_q", "x_s1_q_1"] {
+            assert_eq!(stage_of(none), None, "{none}");
+        }
+        assert_eq!(net_base("u_lane.s0_q[3]"), "u_lane.s0_q");
+        assert_eq!(net_base("e_zero_s9_q"), "e_zero_s9_q");
+    }
+
+    #[test]
+    fn flops_are_named_after_their_q_nets_and_register_aliases() {
+        let netlist = "\
+/* Generated by Yosys 0.23 */
+module t(clk_i, rst_ni, y_o);
+  input clk_i;
+  wire [5:0] half_shift_s10_d;
+  wire [5:0] half_shift_s9_q;
+  wire [1:0] \\u_lane.s0_q ;
+  wire e_zero_s9_q;
+  wire [3:0] mix;
+  wire [1:0] mix_s3_q;
+  wire [1:0] other_q;
+  output [1:0] y_o;
+  DFFSR _1_ (
+    .CLK(clk_i),
+    .D(_9_),
+    .Q(\\u_lane.s0_q [1]),
+    .R(rst_ni),
+    .S(1'h1)
+  );
+  DFFSR \\u_x.odd$name  (
+    .CLK(clk_i),
+    .Q(half_shift_s10_d[4]),
+    .R(rst_ni)
+  );
+  DFFPOSX1 _3_ (.CLK(clk_i), .D(_8_), .Q(e_zero_s9_q));
+  DFFPOSX1 _4_ (.CLK(clk_i), .D(_8_), .Q(mix[2]));
+  DFFPOSX1 _5_ (.CLK(clk_i), .D(_8_), .Q(mix[0]));
+  DFFPOSX1 _6_ (.CLK(clk_i), .D(_8_), .Q(y_o[1]));
+  NAND2X1 _7_ (.A(e_zero_s9_q), .B(mix[2]), .Y(_8_));
+  DFFPOSX1 _10_ (.CLK(clk_i), .D(_8_));
+  assign half_shift_s9_q = half_shift_s10_d;
+  assign { mix_s3_q[1], other_q[0] } = { mix[2], mix[0] };
+  assign other_q[1] = y_o[1];
+  assign y_o[0] = 1'h0;
+endmodule
+";
+        let cells = BTreeSet::from(["DFFSR".to_string(), "DFFPOSX1".to_string()]);
+        let flops = flop_registers(netlist, &cells);
+        let want = [
+            ("_1_", "u_lane.s0_q[1]"),
+            ("_3_", "e_zero_s9_q"),
+            ("_4_", "mix_s3_q[1]"),
+            ("_5_", "other_q[0]"),
+            ("_6_", "other_q[1]"),
+            ("u_x.odd$name", "half_shift_s9_q[4]"),
+        ];
+        let want: BTreeMap<String, String> =
+            want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(flops, want);
+        // Without the aliases, the raw Q nets.
+        let raw = flop_q_nets(&netlist_tokens(netlist), &cells);
+        assert_eq!(raw["u_x.odd$name"], "half_shift_s10_d[4]");
+        assert_eq!(raw["_4_"], "mix[2]");
+        assert!(!raw.contains_key("_7_") && !raw.contains_key("_10_"));
+    }
+
+    #[test]
+    fn netlist_expressions_expand_to_bits() {
+        let ranges = HashMap::from([("w".to_string(), (3, 0)), ("up".to_string(), (0, 1))]);
+        let bits = |text: &str| {
+            expand_bits(&netlist_tokens(text), &ranges)
+                .map(|v| v.into_iter().map(|b| b.unwrap_or_else(|| "0".into())).collect::<Vec<_>>())
+        };
+        assert_eq!(bits("w").unwrap(), ["w[3]", "w[2]", "w[1]", "w[0]"]);
+        assert_eq!(bits("up").unwrap(), ["up[0]", "up[1]"]);
+        assert_eq!(
+            bits("{ w[1:0], 2'h0, s, \\a.b [7] }").unwrap(),
+            ["w[1]", "w[0]", "0", "0", "s", "a.b[7]"]
+        );
+        assert_eq!(bits("~w"), None);
+        assert_eq!(bits("w[1:0] w"), None);
+        assert_eq!(bits("{ w, }"), None);
+    }
+
+    #[test]
+    fn sta_end_report_parses_and_groups_by_stage() {
+        let text = "\
+max_delay/setup group **async_default**
+
+                                      Required    Actual
+Endpoint                                 Delay     Delay     Slack
+------------------------------------------------------------------
+_1_/R (DFFSR)                          10.1172    0.0000   10.1172 (MET)
+
+max_delay/setup group clk
+
+                                      Required    Actual
+Endpoint                                 Delay     Delay     Slack
+------------------------------------------------------------------
+_1_/D (DFFSR)                           9.9086   12.5485   -2.6399 (VIOLATED)
+_2_/D (DFFSR)                           9.9088    5.5078    4.4010 (MET)
+_3_/D (DFFSR)                           9.8000    5.5078    4.2922 (MET)
+_4_/D (DFFSR)                           9.9085    1.3954    8.5131 (MET)
+_5_/D (DFFSR)                           9.9085    0.3954    9.5131 (MET)
+y_o[1] (output)                        10.0000    0.4781    9.5219 (MET)
+y_o[0] (output)                        10.0000    0.4689    9.5311 (MET)
+";
+        let ends = parse_sta_ends(text, Path::new("stages.log")).unwrap();
+        assert_eq!(ends.len(), 8);
+        assert_eq!(
+            ends[0],
+            StaEnd {
+                group: "**async_default**".into(),
+                name: "_1_/R".into(),
+                kind: "DFFSR".into(),
+                arrival: 0.0,
+                slack: 10.1172
+            }
+        );
+        assert_eq!((ends[1].group.as_str(), ends[1].arrival, ends[1].slack), ("clk", 12.5485, -2.6399));
+        assert_eq!((ends[6].name.as_str(), ends[6].kind.as_str()), ("y_o[1]", "output"));
+
+        let flops: BTreeMap<String, String> = [
+            ("_1_", "u.p_s10_q[0]"),
+            ("_2_", "a_s2_q[1]"),
+            ("_3_", "b_s2_q"),
+            ("_4_", "cnt_q[0]"),
+            ("_5_", "a_s2_q[0]"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        let rows = group_stages(&ends, &flops, Path::new("stages.log")).unwrap();
+        let table = format_stage_timing(&rows);
+        let summary: Vec<(&str, u64, f64, f64, &str)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.stage.as_str(),
+                    r.endpoints,
+                    r.worst_arrival_ns,
+                    r.worst_slack_ns,
+                    r.worst_endpoint.as_str(),
+                )
+            })
+            .collect();
+        // s2 before s10 (by number), the equal arrivals in s2 resolved by the worse slack, and
+        // the async group left out.
+        assert_eq!(
+            summary,
+            [
+                ("s2", 3, 5.5078, 4.2922, "b_s2_q"),
+                ("s10", 1, 12.5485, -2.6399, "u.p_s10_q[0]"),
+                ("cnt_q", 1, 1.3954, 8.5131, "cnt_q[0]"),
+                (OUTPUTS_GROUP, 2, 0.4781, 9.5219, "y_o[1]"),
+            ],
+            "{table}"
+        );
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "stage   | endpoints | arrival ns | slack ns | worst endpoint");
+        assert_eq!(
+            lines[2],
+            format!("s10     |         1 |     12.549 |   -2.640 | u.p_s10_q[0]   | {}", "#".repeat(30))
+        );
+        assert!(lines[1].ends_with(&format!("| {}", "#".repeat(13))), "{table}");
+        assert!(format_stage_timing(&[]).starts_with("stage | endpoints"));
+
+        // An endpoint that is neither a known flop nor an output port is an error, not a drop.
+        let mut missing = flops.clone();
+        missing.remove("_4_");
+        let err = group_stages(&ends, &missing, Path::new("stages.log")).unwrap_err();
+        assert!(err.to_string().contains("`_4_/D (DFFSR)`"), "{err}");
+        let bad = text.replace("    5.5078    4.4010", "    x.5078    4.4010");
+        let err = parse_sta_ends(&bad, Path::new("stages.log")).unwrap_err();
+        assert!(err.to_string().contains("_2_/D (DFFSR)"), "{err}");
+    }
+
+    #[test]
+    fn stage_timing_refuses_bad_inputs_before_running_sta() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SynthOptions::default();
+        assert!(matches!(stage_timing(dir.path(), "a b", &opts), Err(SynthError::BadTop(_))));
+        let zero = SynthOptions { clock_mhz: -1.0, ..opts.clone() };
+        assert!(matches!(stage_timing(dir.path(), "t", &zero), Err(SynthError::BadClock(_))));
+        let nolib = SynthOptions { liberty: dir.path().join("none.lib"), ..opts.clone() };
+        assert!(matches!(stage_timing(dir.path(), "t", &nolib), Err(SynthError::LibertyMissing { .. })));
+        if Path::new(OSU018_LIBERTY).is_file() {
+            let err = stage_timing(dir.path(), "t", &opts).unwrap_err();
+            assert!(err.to_string().contains("netlist.v") && err.to_string().contains("synthesize"), "{err}");
+        }
     }
 
     #[test]

@@ -22,6 +22,11 @@ pub const GENERATOR: &str = concat!("vdx ", env!("CARGO_PKG_VERSION"));
 /// Inlined expressions larger than this many operators get a wire of their own, for readability.
 const MAX_INLINE_OPS: usize = 6;
 
+/// A module placed by a generate loop of at least this many instances is verilated once and
+/// linked per instance (a Verilator `hier_block`), so the simulator build does not grow with the
+/// instance count.
+pub const HIER_BLOCK_MIN_INSTANCES: u32 = 16;
+
 /// A set of top modules to emit together; modules shared between tops are emitted once.
 #[derive(Default, Clone)]
 pub struct Design {
@@ -37,6 +42,9 @@ pub struct EmittedTop {
     pub files: Vec<String>,
     /// Ports of the top module.
     pub ports: Vec<crate::hdl::PortSpec>,
+    /// Modules below the top that simulators should build once and share between instances
+    /// (see [`HIER_BLOCK_MIN_INSTANCES`]).
+    pub hier_blocks: Vec<String>,
 }
 
 /// The result of [`Design::emit`].
@@ -77,7 +85,13 @@ impl Design {
                 let module = state.emit_module(t);
                 let mut files = Vec::new();
                 state.collect_files(&module, &mut files);
-                EmittedTop { module, files, ports: t.ports() }
+                let hier_blocks = files
+                    .iter()
+                    .filter_map(|f| f.strip_suffix(".v"))
+                    .filter(|m| state.hier.contains(*m) && *m != module)
+                    .map(str::to_string)
+                    .collect();
+                EmittedTop { module, files, ports: t.ports(), hier_blocks }
             })
             .collect();
         Emitted { files: state.files, tops }
@@ -90,16 +104,25 @@ impl Emitted {
         top.files.iter().map(|f| format!("{f}\n")).collect()
     }
 
-    /// Everything a simulator needs for top number `index`.
+    /// Everything a simulator needs for top number `index`, with a Verilator control file naming
+    /// the top's [`EmittedTop::hier_blocks`] when it has any.
     pub fn sim_source(&self, index: usize) -> SimSource {
         let top = &self.tops[index];
-        let files = top
+        let mut files: Vec<VerilogFile> = top
             .files
             .iter()
             .map(|name| {
                 self.files.iter().find(|f| &f.name == name).expect("listed files are emitted").clone()
             })
             .collect();
+        if !top.hier_blocks.is_empty() {
+            let mut text = String::from("`verilator_config\n");
+            for m in &top.hier_blocks {
+                text.push_str(&format!("hier_block -module \"{m}\"\n"));
+            }
+            let name = format!("{}{}", top.module, crate::sim::VERILATOR_CONTROL_SUFFIX);
+            files.push(VerilogFile { name, text });
+        }
         SimSource { top: top.module.clone(), files, ports: top.ports.clone() }
     }
 
@@ -127,6 +150,8 @@ struct EmitState {
     names: Namer,
     /// Final name → names of its direct children.
     children: BTreeMap<String, Vec<String>>,
+    /// Modules placed by large generate loops (see [`HIER_BLOCK_MIN_INSTANCES`]).
+    hier: std::collections::BTreeSet<String>,
 }
 
 /// Stands in for the module's own name in its body while deduplicating.
@@ -139,6 +164,11 @@ impl EmitState {
             return name.clone();
         }
         let child_names: Vec<String> = module.0.insts.iter().map(|i| self.emit_module(&i.module)).collect();
+        for (inst, child) in module.0.insts.iter().zip(&child_names) {
+            if inst.count.is_some_and(|n| n >= HIER_BLOCK_MIN_INSTANCES) {
+                self.hier.insert(child.clone());
+            }
+        }
         let body = ModuleWriter::new(&module.0, &child_names).body();
         let name = match self.by_body.get(&body) {
             Some(existing) => existing.clone(),

@@ -21,7 +21,7 @@ pub mod names;
 
 pub use bits::Bits;
 pub use builder::{BuildIssue, Conn, HdlError, Instance, Memory, Module, ModuleBuilder, Reset, Signal, cat};
-pub use emit::{Design, Emitted, EmittedTop, GENERATOR};
+pub use emit::{Design, Emitted, EmittedTop, GENERATOR, HIER_BLOCK_MIN_INSTANCES};
 
 /// Direction of a module port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -283,3 +283,25 @@ fn instance_and_generate_names_never_capture_signals() {
     );
     assert!(text.contains("vdx_counter u_one (") && text.contains("assign u_one_1 = en_i;"), "{text}");
 }
+
+#[test]
+fn large_generate_loops_are_marked_for_hierarchical_simulation() {
+    let child = counter("vdx_counter", 2);
+    let build = |count: u32| {
+        let m = ModuleBuilder::new("top");
+        let en = m.input("en_i", count);
+        let arr = m.instance_array("u_lane", &child, count, &[("en_i", Conn::Each(en))]);
+        m.output("o", &arr.output("count_o"));
+        Design::single(&m.finish().unwrap()).emit()
+    };
+    let small = build(HIER_BLOCK_MIN_INSTANCES - 1);
+    assert!(small.tops[0].hier_blocks.is_empty());
+    assert!(!small.sim_source(0).files.iter().any(|f| f.is_verilator_control()));
+    let large = build(HIER_BLOCK_MIN_INSTANCES);
+    assert_eq!(large.tops[0].hier_blocks, ["vdx_counter"]);
+    let src = large.sim_source(0);
+    let control = src.files.last().unwrap();
+    assert_eq!(control.name, "top.vlt");
+    assert_eq!(control.text, "`verilator_config\nhier_block -module \"vdx_counter\"\n");
+    assert!(large.files.iter().all(|f| f.name.ends_with(".v")), "control files are for simulators only");
+}

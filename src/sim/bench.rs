@@ -7,7 +7,8 @@
 //! for runs that computed the same thing.
 
 use super::verilator::{
-    Model, VerilatorDut, cache_dir, frame_code, lock, prepare_root, publish, run_tool, temp_dir_in, toolchain,
+    Model, VerilatorDut, cache_dir, frame_code, lock, model_archives, prepare_root, publish, run_tool,
+    temp_dir_in, toolchain,
 };
 use super::{CycleSim, PortLayout, SimError, SimSource};
 use std::fs;
@@ -141,7 +142,7 @@ fn testbench(model: &Model, layout: &PortLayout, root: &Path) -> Result<PathBuf,
         .arg("-o")
         .arg(tmp.path().join(BENCH_EXE))
         .arg(&main)
-        .arg(obj.join("Vdut__ALL.a"))
+        .args(model_archives(&obj)?)
         .args(&runtime)
         .args(tc.link_libs());
     run_tool("g++", &mut cmd)?;

@@ -84,7 +84,7 @@ impl IcarusSim {
 
         let mut args: Vec<String> = vec!["-g2005".into()];
         let mut design_files = Vec::with_capacity(src.files.len());
-        for file in &src.files {
+        for file in src.files.iter().filter(|f| !f.is_verilator_control()) {
             let path = dir.path().join(checked_file_name(&file.name, dir.path())?);
             write_file(&path, file.text.as_bytes())?;
             design_files.push(path);

@@ -39,12 +39,24 @@ pub struct VerilogFile {
     pub text: String,
 }
 
+/// Suffix of Verilator control files in a [`SimSource`]: Verilator reads them, other simulators
+/// skip them.
+pub const VERILATOR_CONTROL_SUFFIX: &str = ".vlt";
+
+impl VerilogFile {
+    /// Whether this is a Verilator control file rather than Verilog.
+    pub fn is_verilator_control(&self) -> bool {
+        self.name.ends_with(VERILATOR_CONTROL_SUFFIX)
+    }
+}
+
 /// Everything a simulator needs to build a model of one top module.
 #[derive(Debug, Clone)]
 pub struct SimSource {
     /// Name of the top module.
     pub top: String,
-    /// All files of the design (top and every module below it), in filelist order.
+    /// All files of the design (top and every module below it), in filelist order, possibly
+    /// followed by Verilator control files (see [`VerilogFile::is_verilator_control`]).
     pub files: Vec<VerilogFile>,
     /// The top module's ports, in declaration order.
     pub ports: Vec<PortSpec>,

@@ -60,6 +60,11 @@ impl NoiseBufferModel {
         }
     }
 
+    /// Whether a full bank is offered for reading (`rd_valid_o` this cycle).
+    pub fn offered(&self) -> bool {
+        self.full[self.rd_bank]
+    }
+
     /// Applies the asynchronous reset (memory contents are kept, as in an SRAM).
     pub fn reset(&mut self) {
         self.wr_bank = 0;

@@ -6,6 +6,7 @@
 pub mod golden;
 pub mod poly;
 pub mod rtl;
+pub mod stats;
 pub mod tb;
 
 use super::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo};

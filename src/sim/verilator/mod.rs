@@ -11,7 +11,7 @@ mod shim;
 
 pub(crate) use super::tool::run_tool;
 pub use model::cache_dir;
-pub(crate) use model::{Model, lock, prepare_root, publish, temp_dir_in, toolchain};
+pub(crate) use model::{Model, lock, model_archives, prepare_root, publish, temp_dir_in, toolchain};
 pub(crate) use shim::frame_code;
 
 use super::{CycleSim, PortLayout, SimError, SimSource};
@@ -355,6 +355,13 @@ impl VerilatorDut {
         if !self.recording {
             return;
         }
+        let adding = frames.map_or(self.frame.len(), |(words, _)| words.len());
+        if self.recorded.len() + adding > MAX_RECORDED_WORDS {
+            // Replays start from power-up, so a recording cannot drop its oldest cycles: it stops,
+            // and a later mismatch says how many cycles its waveform lacks.
+            self.recording = false;
+            return;
+        }
         match frames {
             Some((words, cycles)) => {
                 self.recorded.extend_from_slice(words);
@@ -431,6 +438,10 @@ impl VerilatorDut {
         SimError::Mismatch { what, seed, vcd }
     }
 }
+
+/// Input words a Dut keeps for waveform replay (256 MiB): enough for 10^6 cycles of a design with
+/// a 2,000-bit input frame; longer or wider runs stop recording there.
+const MAX_RECORDED_WORDS: usize = 64 << 20;
 
 /// Cycles a mismatch waveform shows after the diverging one.
 const MISMATCH_TAIL_CYCLES: u64 = 4;

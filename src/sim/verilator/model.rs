@@ -365,9 +365,13 @@ fn build(tc: &Toolchain, src: &SimSource, trace: bool, dir: &Path, root: &Path) 
     }
     let obj = dir.join("obj");
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Control files name modules to verilate once and link per instance (`hier_block`): without
+    // that, Verilator generates code per instance, and 256 copies of a pipeline take minutes.
+    let hierarchical = src.files.iter().any(|f| f.is_verilator_control());
     let mut cmd = Command::new(&tc.verilator);
     cmd.current_dir(dir)
         .args(VERILATOR_FLAGS)
+        .args(hierarchical.then_some("--hierarchical"))
         .args(trace.then_some("--trace"))
         .arg("--top-module")
         .arg(&src.top)
@@ -397,13 +401,34 @@ fn build(tc: &Toolchain, src: &SimSource, trace: bool, dir: &Path, root: &Path) 
         .args(["-shared", "-Wl,-Bsymbolic", "-o"])
         .arg(dir.join(LIB_NAME))
         .arg(&shim_path)
-        .arg(obj.join("Vdut__ALL.a"))
+        .args(model_archives(&obj)?)
         .args(&runtime)
         .args(tc.link_libs());
     log.push_str(&run_tool("g++", &mut link)?);
     let log_path = dir.join("build.log");
     fs::write(&log_path, log).map_err(io_err(&log_path))?;
     Ok(())
+}
+
+/// The archives of a verilated model: `Vdut__ALL.a`, then one per hierarchical block (in name
+/// order, so the link line is the same on every build).
+pub(crate) fn model_archives(obj: &Path) -> Result<Vec<PathBuf>, SimError> {
+    let mut blocks = Vec::new();
+    for entry in fs::read_dir(obj).map_err(io_err(obj))? {
+        let path = entry.map_err(io_err(obj))?.path();
+        if path.is_dir() {
+            for inner in fs::read_dir(&path).map_err(io_err(&path))? {
+                let lib = inner.map_err(io_err(&path))?.path();
+                if lib.extension().is_some_and(|e| e == "a") {
+                    blocks.push(lib);
+                }
+            }
+        }
+    }
+    blocks.sort();
+    let mut archives = vec![obj.join("Vdut__ALL.a")];
+    archives.extend(blocks);
+    Ok(archives)
 }
 
 /// Compares the ports Verilator generated (from `Vdut.h`) with `src.ports`, because a mismatch
