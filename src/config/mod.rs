@@ -201,11 +201,16 @@ impl DieConfig {
     }
 }
 
-/// Names become folder and module names, so they must already be legal identifiers.
+/// Names become folder names and manifest keys: plain lower-case identifiers, so they read the
+/// same everywhere. (Verilog keywords are fine: no name from a config becomes a Verilog name.)
 fn check_name(name: &str, at: &str, issues: &mut Vec<String>) {
-    let legal = legalize(name);
-    if legal != name {
-        issues.push(format!("{at}: name `{name}` must be a lower-case identifier (e.g. `{legal}`)"));
+    let plain = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !plain {
+        let suggestion = legalize(name);
+        let suggestion =
+            suggestion.strip_suffix("_x").filter(|s| crate::hdl::names::is_keyword(s)).unwrap_or(&suggestion);
+        issues.push(format!("{at}: name `{name}` must be a lower-case identifier (e.g. `{suggestion}`)"));
     }
 }
 

@@ -69,3 +69,11 @@ fn effective_config_round_trips_with_defaults_filled_in() {
     let default_text = DieConfig::default_config().unwrap().to_toml();
     DieConfig::parse(&default_text, "default again").expect("the effective default config is itself valid");
 }
+
+#[test]
+fn names_may_be_verilog_keywords_but_must_be_plain() {
+    DieConfig::parse("name='small'\nclock_mhz=1.0\n[dies.module.blocks.wire]\nblock='xoshiro_lane'\n", "t")
+        .expect("keywords are fine as config, die and instance names");
+    let e = parse_err("name='Small'\nclock_mhz=1.0\n[dies.d]\n");
+    assert!(e.issues[0].contains("name `Small` must be a lower-case identifier (e.g. `small`)"), "{e}");
+}

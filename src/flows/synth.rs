@@ -664,10 +664,10 @@ fn netlist_tokens(text: &str) -> Vec<&str> {
             i += 1;
         } else if rest.starts_with("//") {
             i = rest.find('\n').map_or(bytes.len(), |e| i + e);
-        } else if rest.starts_with("/*") {
-            i = rest[2..].find("*/").map_or(bytes.len(), |e| i + 2 + e + 2);
-        } else if rest.starts_with("(*") && !rest.starts_with("(*)") {
-            i = rest[2..].find("*)").map_or(bytes.len(), |e| i + 2 + e + 2);
+        } else if let Some(body) = rest.strip_prefix("/*") {
+            i = body.find("*/").map_or(bytes.len(), |e| i + 2 + e + 2);
+        } else if let Some(body) = rest.strip_prefix("(*").filter(|b| !b.starts_with(')')) {
+            i = body.find("*)").map_or(bytes.len(), |e| i + 2 + e + 2);
         } else if c == b'\\' {
             let len = rest.find(|ch: char| ch.is_ascii_whitespace()).unwrap_or(rest.len());
             tokens.push(&rest[..len]);
@@ -806,10 +806,8 @@ fn netlist_aliases(t: &[&str]) -> HashMap<String, Vec<String>> {
                     j += 5;
                 }
                 while j < t.len() && t[j] != ";" {
-                    if t[j] != "," {
-                        if let Some(r) = range {
-                            ranges.insert(name(t[j]), r);
-                        }
+                    if let (Some(r), false) = (range, t[j] == ",") {
+                        ranges.insert(name(t[j]), r);
                     }
                     j += 1;
                 }
@@ -821,13 +819,13 @@ fn netlist_aliases(t: &[&str]) -> HashMap<String, Vec<String>> {
                 if let Some(eq) = stmt.iter().position(|&x| x == "=") {
                     let lhs = expand_bits(&stmt[..eq], &ranges);
                     let rhs = expand_bits(&stmt[eq + 1..], &ranges);
-                    if let (Some(lhs), Some(rhs)) = (lhs, rhs) {
-                        if lhs.len() == rhs.len() {
-                            for (a, b) in lhs.into_iter().zip(rhs) {
-                                if let (Some(a), Some(b)) = (a, b) {
-                                    links.entry(a.clone()).or_default().push(b.clone());
-                                    links.entry(b).or_default().push(a);
-                                }
+                    if let (Some(lhs), Some(rhs)) = (lhs, rhs)
+                        && lhs.len() == rhs.len()
+                    {
+                        for (a, b) in lhs.into_iter().zip(rhs) {
+                            if let (Some(a), Some(b)) = (a, b) {
+                                links.entry(a.clone()).or_default().push(b.clone());
+                                links.entry(b).or_default().push(a);
                             }
                         }
                     }
