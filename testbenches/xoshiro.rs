@@ -49,9 +49,9 @@ fn a_wrong_rotation_is_caught_and_a_waveform_is_written() {
     let params = XoshiroLaneParams::default();
     let mut src = source(&params);
     let text = &mut src.files[0].text;
-    let right = "{sum[40:0], sum[63:41]}";
+    let right = "{sum_q[40:0], sum_q[63:41]}";
     assert!(text.contains(right), "the output rotation is where this test expects it:\n{text}");
-    *text = text.replace(right, "{sum[41:0], sum[63:42]}");
+    *text = text.replace(right, "{sum_q[41:0], sum_q[63:42]}");
     let mut dut = VerilatorDut::build(&src).unwrap();
     let mut bench = LaneBench::new(&params, Mix::default());
     let divergence = match run_checked(&mut dut, &mut bench, 1000, 4) {

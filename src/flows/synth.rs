@@ -11,18 +11,18 @@
 //!   hierarchy -check -top <top>
 //!   synth -top <top> -flatten
 //!   dfflibmap -liberty "<lib>"
-//!   abc -liberty "<lib>"
+//!   abc -D <period in ps> -constr abc.constr -liberty "<lib>"
 //!   opt_clean
 //!   tee -o stat.rpt stat -liberty "<lib>"
 //!   write_verilog -noattr -simple-lhs netlist.v
 //!   ```
 //!   `-simple-lhs` keeps concatenations off the left of `assign`s (Yosys writes
 //!   `assign { x[3], x[1] } = …` where it merged flip-flops or alias bits, and this OpenSTA's
-//!   Verilog reader rejects that). `dfflibmap` legalizes flip-flops itself in Yosys 0.23, so the `always @(posedge clk_i or
-//!   negedge rst_ni)` registers vdx emits map onto OSU018's `DFFSR` (async set and reset; the
-//!   unused one is tied high) without a separate `dfflegalize` pass. Anything left unmapped (a
-//!   latch, for which OSU018's `LATCH` is not offered by `dfflibmap`) is an error rather than a
-//!   report with a silently wrong area.
+//!   Verilog reader rejects that). `dfflibmap` legalizes flip-flops itself in Yosys 0.23, so the
+//!   `always @(posedge clk_i or negedge rst_ni)` registers vdx emits map onto OSU018's `DFFSR`
+//!   (async set and reset; the unused one is tied high) without a separate `dfflegalize` pass.
+//!   Anything left unmapped (a latch, for which OSU018's `LATCH` is not offered by `dfflibmap`)
+//!   is an error rather than a report with a silently wrong area.
 //! - `sta.tcl` (run as `sta -no_init -no_splash -exit sta.tcl`, output kept in `sta.log`): reads
 //!   the Liberty and `netlist.v`, links `<top>`, sets `set_cmd_units -time ns`, then
 //!   - with a `clk_i` port: `create_clock -name clk -period P [get_ports {clk_i}]`, input delay 0
@@ -92,12 +92,23 @@ pub struct SynthOptions {
     pub clock_mhz: f64,
     /// Liberty file of the target cells; its cells must include flip-flops `dfflibmap` can use.
     pub liberty: PathBuf,
+    /// Cell ABC assumes drives every input while it maps and buffers: without a drive and load,
+    /// ABC inserts no buffers, and a global stall enable fanning out to thousands of flops
+    /// shows up as a 40 ns inverter in every path.
+    pub drive_cell: String,
+    /// Load (in the Liberty's capacitance unit) ABC assumes on every output.
+    pub output_load: f64,
 }
 
 impl Default for SynthOptions {
     /// 100 MHz (a clock OSU 0.18 µm logic of a few gates per stage can meet) on OSU018.
     fn default() -> Self {
-        Self { clock_mhz: 100.0, liberty: PathBuf::from(OSU018_LIBERTY) }
+        Self {
+            clock_mhz: 100.0,
+            liberty: PathBuf::from(OSU018_LIBERTY),
+            drive_cell: "INVX1".into(),
+            output_load: 10.0,
+        }
     }
 }
 
@@ -186,6 +197,16 @@ pub enum SynthError {
     /// A clock frequency that is not a positive finite number.
     #[error("clock frequency {0} MHz is not a positive finite number")]
     BadClock(f64),
+    /// A drive cell or load ABC cannot be given (it goes into ABC's constraint file).
+    #[error(
+        "ABC constraint: drive cell `{cell}` must be a plain cell name and the load {load} a non-negative number"
+    )]
+    BadConstraint {
+        /// The drive cell asked for.
+        cell: String,
+        /// The output load asked for.
+        load: f64,
+    },
     /// No Verilog files were given.
     #[error("no Verilog files given")]
     NoFiles,
@@ -270,8 +291,17 @@ pub fn synthesize(
     let files: Vec<PathBuf> = files.iter().map(|f| canonical(f)).collect::<Result<_, _>>()?;
     std::fs::create_dir_all(work_dir).map_err(|source| io_err(work_dir, source))?;
 
-    let script = yosys_script(&files, top, &liberty)?;
+    let script = yosys_script(&files, top, &liberty, 1.0e6 / opts.clock_mhz)?;
     write(&work_dir.join("synth.ys"), &script)?;
+    let plain_cell =
+        !opts.drive_cell.is_empty() && opts.drive_cell.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !plain_cell || !(opts.output_load >= 0.0 && opts.output_load.is_finite()) {
+        return Err(SynthError::BadConstraint { cell: opts.drive_cell.clone(), load: opts.output_load });
+    }
+    write(
+        &work_dir.join("abc.constr"),
+        &format!("set_driving_cell {}\nset_load {}\n", opts.drive_cell, opts.output_load),
+    )?;
     let log = work_dir.join("yosys.log");
     let mut cmd = Command::new(&yosys);
     cmd.args(["-q", "-l", "yosys.log", "-s", "synth.ys"]).current_dir(work_dir);
@@ -511,6 +541,7 @@ pub fn format_stage_timing(rows: &[StageTiming]) -> String {
         )
         .trim_end()
         .trim_end_matches(" |")
+        .trim_end()
         .to_string()
             + "\n"
     };
@@ -1101,7 +1132,7 @@ fn path_point(line: &str) -> Option<String> {
 }
 
 /// The Yosys script (see the module docs).
-fn yosys_script(files: &[PathBuf], top: &str, liberty: &Path) -> Result<String, SynthError> {
+fn yosys_script(files: &[PathBuf], top: &str, liberty: &Path, period_ps: f64) -> Result<String, SynthError> {
     let lib = yosys_word(liberty)?;
     let mut read = String::from("read_verilog");
     for f in files {
@@ -1114,7 +1145,7 @@ fn yosys_script(files: &[PathBuf], top: &str, liberty: &Path) -> Result<String, 
          hierarchy -check -top {top}\n\
          synth -top {top} -flatten\n\
          dfflibmap -liberty {lib}\n\
-         abc -liberty {lib}\n\
+         abc -D {period_ps:.0} -constr abc.constr -liberty {lib}\n\
          opt_clean\n\
          tee -o stat.rpt stat -liberty {lib}\n\
          write_verilog -noattr -simple-lhs netlist.v\n"
@@ -1658,7 +1689,8 @@ mod tests {
     #[test]
     fn scripts_are_as_documented() {
         let lib = Path::new("/l/osu.lib");
-        let ys = yosys_script(&[PathBuf::from("/d/a.v"), PathBuf::from("/d/b.v")], "top", lib).unwrap();
+        let ys =
+            yosys_script(&[PathBuf::from("/d/a.v"), PathBuf::from("/d/b.v")], "top", lib, 10_000.0).unwrap();
         let body: Vec<&str> = ys.lines().skip(1).collect();
         assert_eq!(
             body,
@@ -1667,7 +1699,7 @@ mod tests {
                 "hierarchy -check -top top",
                 "synth -top top -flatten",
                 "dfflibmap -liberty \"/l/osu.lib\"",
-                "abc -liberty \"/l/osu.lib\"",
+                "abc -D 10000 -constr abc.constr -liberty \"/l/osu.lib\"",
                 "opt_clean",
                 "tee -o stat.rpt stat -liberty \"/l/osu.lib\"",
                 "write_verilog -noattr -simple-lhs netlist.v",
@@ -1907,7 +1939,7 @@ y_o[0] (output)                        10.0000    0.4689    9.5311 (MET)
         assert_eq!((ends[6].name.as_str(), ends[6].kind.as_str()), ("y_o[1]", "output"));
 
         let flops: BTreeMap<String, String> = [
-            ("_1_", "u.p_s10_q[0]"),
+            ("_1_", "u.pipe.p_s10_q[0]"),
             ("_2_", "a_s2_q[1]"),
             ("_3_", "b_s2_q"),
             ("_4_", "cnt_q[0]"),
@@ -1936,7 +1968,7 @@ y_o[0] (output)                        10.0000    0.4689    9.5311 (MET)
             summary,
             [
                 ("s2", 3, 5.5078, 4.2922, "b_s2_q"),
-                ("s10", 1, 12.5485, -2.6399, "u.p_s10_q[0]"),
+                ("s10", 1, 12.5485, -2.6399, "u.pipe.p_s10_q[0]"),
                 ("cnt_q", 1, 1.3954, 8.5131, "cnt_q[0]"),
                 (OUTPUTS_GROUP, 2, 0.4781, 9.5219, "y_o[1]"),
             ],
@@ -1946,9 +1978,10 @@ y_o[0] (output)                        10.0000    0.4689    9.5311 (MET)
         assert_eq!(lines[0], "stage   | endpoints | arrival ns | slack ns | worst endpoint");
         assert_eq!(
             lines[2],
-            format!("s10     |         1 |     12.549 |   -2.640 | u.p_s10_q[0]   | {}", "#".repeat(30))
+            format!("s10     |         1 |     12.549 |   -2.640 | u.pipe.p_s10_q[0] | {}", "#".repeat(30))
         );
         assert!(lines[1].ends_with(&format!("| {}", "#".repeat(13))), "{table}");
+        assert!(lines.iter().all(|l| *l == l.trim_end()), "trailing blanks in\n{table}");
         assert!(format_stage_timing(&[]).starts_with("stage | endpoints"));
 
         // An endpoint that is neither a known flop nor an output port is an error, not a drop.

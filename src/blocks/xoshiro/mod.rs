@@ -11,9 +11,10 @@
 //! | `rand_o` | 64 | `rotl(s0 + s3, 23) + s0` of the current state |
 //!
 //! # Latency
-//! `rand_o` is combinational from the state registers: the output for the current state is
-//! visible in the same cycle, and a step (or load) shows in the next cycle. One output per cycle
-//! while `en_i` is held high.
+//! `rand_o` is combinational from the state registers (one 64-bit adder after them: `s0 + s3` is
+//! kept in a register of its own): the output for the current state is visible in the same
+//! cycle, and a step (or load) shows in the next cycle. One output per cycle while `en_i` is held
+//! high.
 //!
 //! # Reset state
 //! The reset value is the state of lane `lane` for seed `seed`: splitmix64-seeded like
