@@ -318,10 +318,13 @@ fn synth_cmd(select: &SelectArgs, top: Option<&str>, clock_mhz: f64, out: Option
         let files: Vec<PathBuf> = emitted.files.iter().map(|f| rtl.join(&f.name)).collect();
         let bar = spinner(format!("{die}/{}: Yosys + OpenSTA on {top_name}", unit.instance));
         let report = synth::synthesize(&files, &top_name, &work, &opts)?;
+        let stages = synth::stage_timing(&work, &top_name, &opts)?;
         bar.finish_and_clear();
         println!("{die}/{} ({}):\n{}", unit.instance, unit.block, synth::format_report(&report));
+        println!("worst path into each register group:\n{}", synth::format_stage_timing(&stages));
         let json = work.join("synth.json");
-        std::fs::write(&json, serde_json::to_string_pretty(&report)? + "\n")
+        let body = serde_json::json!({ "report": report, "stages": stages });
+        std::fs::write(&json, serde_json::to_string_pretty(&body)? + "\n")
             .with_context(|| format!("writing {}", json.display()))?;
         println!("reports in {}", work.display());
     }

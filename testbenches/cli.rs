@@ -208,3 +208,21 @@ fn gen_replaces_its_own_earlier_output_completely() {
     let leftovers: Vec<String> = listing(tmp.path()).into_iter().map(|(n, _)| n).collect();
     assert_eq!(leftovers, ["o"]);
 }
+
+#[test]
+fn bad_sgu_parameters_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (set, message) in [
+        ("lanes=0", "lanes: 0 is out of range 1..=1024"),
+        (
+            "out_width=14",
+            "out_width: 14 bits with 11 fraction bits leave 2 integer bits; the tail reaches 8.24",
+        ),
+        ("u0_bits=24", "u0_bits: 24 is out of range 32..=48"),
+    ] {
+        let (ok, _, stderr) = vdx(&["gen", "--block", "sgu", "--set", set, "--out", "o"], tmp.path());
+        assert!(!ok, "{set}");
+        assert!(stderr.contains(message), "expected `{message}` in:\n{stderr}");
+    }
+    assert!(!tmp.path().join("o").exists());
+}
