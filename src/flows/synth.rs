@@ -1590,7 +1590,7 @@ mod tests {
     }
 
     #[test]
-    fn xoshiro_lane_maps_and_its_output_adders_are_critical() {
+    fn xoshiro_lane_maps_with_one_adder_per_path() {
         if !have_flow() {
             return;
         }
@@ -1599,11 +1599,14 @@ mod tests {
         let text = format_report(&r);
         check_consistent(&r);
         assert_eq!(r.top, "vdx_xoshiro_lane");
-        assert_eq!(r.flops, 256, "{text}");
-        assert_eq!(r.cell_counts.get("DFFSR"), Some(&256), "{text}");
-        // rand_o is two 64-bit adders in series; the state update is XORs and a mux.
-        assert!(r.endpoint().starts_with("rand_o[") && r.startpoint().contains("flip-flop"), "{text}");
-        assert!(r.critical_path_ns > 5.0, "{text}");
+        // Four state words and the register holding s0 + s3.
+        assert_eq!(r.flops, 320, "{text}");
+        assert_eq!(r.cell_counts.get("DFFSR"), Some(&320), "{text}");
+        // Every path holds one 64-bit adder: into the sum register after the state update's XORs
+        // and mux, or from it to rand_o.
+        assert!(r.startpoint().contains("flip-flop"), "{text}");
+        assert!(r.endpoint().starts_with("rand_o[") || r.endpoint().contains("flip-flop"), "{text}");
+        assert!(r.critical_path_ns > 3.0, "{text}");
     }
 
     #[test]
