@@ -61,6 +61,34 @@ pub struct CosimReport {
     pub cycles_per_second: f64,
 }
 
+/// Co-simulates `module` under Verilator (cached build) against `bench` for `run.cycles` cycles.
+/// A divergence comes back as [`SimError::Mismatch`] with a waveform of the failing run.
+pub fn cosim_verilator(
+    module: Result<Module, HdlError>,
+    bench: &mut dyn crate::sim::check::CycleModel,
+    run: CosimRun,
+) -> Result<CosimReport, SimError> {
+    use crate::sim::check::{CheckError, run_checked};
+    let module = module.map_err(|e| SimError::Design(e.to_string()))?;
+    let src = crate::hdl::Design::single(&module).emit().sim_source(0);
+    let t0 = std::time::Instant::now();
+    let mut dut = crate::sim::verilator::VerilatorDut::build(&src)?;
+    let build_seconds = t0.elapsed().as_secs_f64();
+    let t1 = std::time::Instant::now();
+    let checks = match run_checked(&mut dut, bench, run.cycles, run.seed) {
+        Ok(n) => n,
+        Err(CheckError::Sim(e)) => return Err(e),
+        Err(CheckError::Diverged(d)) => return Err(dut.mismatch_at(run.seed, d.cycle, d.to_string())),
+    };
+    Ok(CosimReport {
+        module: src.top,
+        cycles: run.cycles,
+        checks,
+        build_seconds,
+        cycles_per_second: run.cycles as f64 / t1.elapsed().as_secs_f64().max(1e-9),
+    })
+}
+
 /// The typed parameters of an implemented block, and what can be done with them.
 pub trait BlockParams: Serialize + DeserializeOwned + Default + Clone + std::fmt::Debug + 'static {
     /// Block name used in configs and on the command line.

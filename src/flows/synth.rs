@@ -62,6 +62,7 @@
 //! the report with `VDX_REPORT_BEGIN`/`VDX_REPORT_END`; any `Error` line, a missing bracket or the
 //! error marker makes the run a [`SynthError::ToolFailed`].
 
+use crate::sim::tool::{display_command, tail};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -1276,33 +1277,6 @@ fn run(cmd: &mut Command, program: &Path) -> Result<(std::process::ExitStatus, S
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     Ok((out.status, text))
-}
-
-/// The last `lines` lines of `text`, saying how many were dropped.
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    let start = all.len().saturating_sub(lines);
-    let mut out = if start > 0 { format!("[... {start} earlier lines ...]\n") } else { String::new() };
-    out.push_str(&all[start..].join("\n"));
-    out
-}
-
-/// The command as a user could paste it into a shell (display only).
-fn display_command(cmd: &Command) -> String {
-    let quote = |s: &str| {
-        if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=+,:@%".contains(c)) {
-            s.to_string()
-        } else {
-            format!("'{}'", s.replace('\'', r"'\''"))
-        }
-    };
-    let mut parts = vec![quote(&cmd.get_program().to_string_lossy())];
-    parts.extend(cmd.get_args().map(|a| quote(&a.to_string_lossy())));
-    let line = parts.join(" ");
-    match cmd.get_current_dir() {
-        Some(dir) => format!("cd {} && {line}", quote(&dir.to_string_lossy())),
-        None => line,
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 pub mod bench;
 pub mod check;
 pub mod icarus;
-mod tool;
+pub(crate) mod tool;
 pub mod verilator;
 
 use crate::hdl::{PortDir, PortSpec};

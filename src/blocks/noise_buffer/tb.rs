@@ -5,13 +5,10 @@
 use super::NoiseBufferParams;
 use super::golden::{BufferInputs, NoiseBufferModel};
 use crate::blocks::{BlockParams, CosimReport, CosimRun};
-use crate::hdl::Design;
-use crate::sim::check::{CheckError, CycleModel, run_checked};
-use crate::sim::verilator::VerilatorDut;
+use crate::sim::check::CycleModel;
 use crate::sim::{PortLayout, SimError, Slot};
 use rand::RngExt;
 use rand::rngs::StdRng;
-use std::time::Instant;
 
 /// The testbench.
 pub struct BufferBench {
@@ -152,23 +149,5 @@ impl CycleModel for BufferBench {
 
 /// Builds the buffer, compiles it with Verilator (cached) and checks `run.cycles` cycles.
 pub fn cosim_verilator(params: &NoiseBufferParams, run: CosimRun) -> Result<CosimReport, SimError> {
-    let module = params.build().map_err(|e| SimError::Design(e.to_string()))?;
-    let src = Design::single(&module).emit().sim_source(0);
-    let t0 = Instant::now();
-    let mut dut = VerilatorDut::build(&src)?;
-    let build_seconds = t0.elapsed().as_secs_f64();
-    let mut bench = BufferBench::new(params);
-    let t1 = Instant::now();
-    let checks = match run_checked(&mut dut, &mut bench, run.cycles, run.seed) {
-        Ok(n) => n,
-        Err(CheckError::Sim(e)) => return Err(e),
-        Err(CheckError::Diverged(d)) => return Err(dut.mismatch_at(run.seed, d.cycle, d.to_string())),
-    };
-    Ok(CosimReport {
-        module: src.top,
-        cycles: run.cycles,
-        checks,
-        build_seconds,
-        cycles_per_second: run.cycles as f64 / t1.elapsed().as_secs_f64().max(1e-9),
-    })
+    crate::blocks::cosim_verilator(params.build(), &mut BufferBench::new(params), run)
 }

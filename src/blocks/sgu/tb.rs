@@ -8,14 +8,11 @@ use super::golden::BoxMuller;
 use super::rtl::PAIR_LATENCY;
 use crate::blocks::xoshiro::golden::Xoshiro256pp;
 use crate::blocks::{BlockParams, CosimReport, CosimRun};
-use crate::hdl::Design;
-use crate::sim::check::{CheckError, CycleModel, run_checked};
-use crate::sim::verilator::VerilatorDut;
+use crate::sim::check::CycleModel;
 use crate::sim::{PortLayout, SimError, Slot};
 use rand::RngExt;
 use rand::rngs::StdRng;
 use std::collections::VecDeque;
-use std::time::Instant;
 
 /// The whole SGU in Rust: the lanes' generators and the pair unit, one transfer at a time.
 #[derive(Debug, Clone)]
@@ -213,20 +210,11 @@ fn field(words: &[u32], lo: u32, width: u32) -> i64 {
     ((v << (64 - width)) as i64) >> (64 - width)
 }
 
-/// Builds the SGU, compiles it with Verilator (cached) and checks `run.cycles` cycles.
+/// Builds the SGU, compiles it with Verilator (cached) and checks `run.cycles` cycles; a run in
+/// which no sample left the SGU fails, since it compared nothing.
 pub fn cosim_verilator(params: &SguParams, run: CosimRun) -> Result<CosimReport, SimError> {
-    let module = params.build().map_err(|e| SimError::Design(e.to_string()))?;
-    let src = Design::single(&module).emit().sim_source(0);
-    let t0 = Instant::now();
-    let mut dut = VerilatorDut::build(&src)?;
-    let build_seconds = t0.elapsed().as_secs_f64();
     let mut bench = SguBench::new(params, run.seed, Traffic::default());
-    let t1 = Instant::now();
-    let checks = match run_checked(&mut dut, &mut bench, run.cycles, run.seed) {
-        Ok(n) => n,
-        Err(CheckError::Sim(e)) => return Err(e),
-        Err(CheckError::Diverged(d)) => return Err(dut.mismatch_at(run.seed, d.cycle, d.to_string())),
-    };
+    let report = crate::blocks::cosim_verilator(params.build(), &mut bench, run)?;
     if bench.transfers == 0 {
         return Err(SimError::Design(format!(
             "no sample left the SGU in {} cycles (latency {})",
@@ -234,11 +222,5 @@ pub fn cosim_verilator(params: &SguParams, run: CosimRun) -> Result<CosimReport,
             PAIR_LATENCY + 1
         )));
     }
-    Ok(CosimReport {
-        module: src.top,
-        cycles: run.cycles,
-        checks,
-        build_seconds,
-        cycles_per_second: run.cycles as f64 / t1.elapsed().as_secs_f64().max(1e-9),
-    })
+    Ok(report)
 }

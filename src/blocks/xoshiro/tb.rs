@@ -4,13 +4,10 @@
 use super::XoshiroLaneParams;
 use super::golden::XoshiroLaneModel;
 use crate::blocks::{BlockParams, CosimReport, CosimRun};
-use crate::hdl::Design;
-use crate::sim::check::{CheckError, CycleModel, run_checked};
-use crate::sim::verilator::VerilatorDut;
+use crate::sim::check::CycleModel;
 use crate::sim::{PortLayout, SimError, Slot};
 use rand::RngExt;
 use rand::rngs::StdRng;
-use std::time::Instant;
 
 /// Probabilities of the random stimulus, chosen so that a 10^4-cycle run already sees many loads
 /// and a few resets, while long runs are dominated by stepping.
@@ -109,23 +106,5 @@ impl CycleModel for LaneBench {
 
 /// Builds the lane, compiles it with Verilator (cached) and checks `run.cycles` cycles.
 pub fn cosim_verilator(params: &XoshiroLaneParams, run: CosimRun) -> Result<CosimReport, SimError> {
-    let module = params.build().map_err(|e| SimError::Design(e.to_string()))?;
-    let src = Design::single(&module).emit().sim_source(0);
-    let t0 = Instant::now();
-    let mut dut = VerilatorDut::build(&src)?;
-    let build_seconds = t0.elapsed().as_secs_f64();
-    let mut bench = LaneBench::new(params, Mix::default());
-    let t1 = Instant::now();
-    let checks = match run_checked(&mut dut, &mut bench, run.cycles, run.seed) {
-        Ok(n) => n,
-        Err(CheckError::Sim(e)) => return Err(e),
-        Err(CheckError::Diverged(d)) => return Err(dut.mismatch_at(run.seed, d.cycle, d.to_string())),
-    };
-    Ok(CosimReport {
-        module: src.top,
-        cycles: run.cycles,
-        checks,
-        build_seconds,
-        cycles_per_second: run.cycles as f64 / t1.elapsed().as_secs_f64().max(1e-9),
-    })
+    crate::blocks::cosim_verilator(params.build(), &mut LaneBench::new(params, Mix::default()), run)
 }
