@@ -110,7 +110,7 @@ pub fn pair_unit(p: &SguParams, bm: &BoxMuller) -> Result<Module, HdlError> {
     let r = pipe.stage("r", 0, &generator.output("rand_o"));
 
     // Stage 0 -> 1: u0 = (2m+1) / 2^(u0_bits+1), normalised; the angle's quadrant and offsets.
-    let x = r.slice(63, 64 - p.u0_bits).concat(&r.bit(0).lit(1));
+    let x = r.slice(63, 64 - p.u0_bits).concat(&m.lit(1, 1));
     let (lz, x_norm) = normalize(&x);
     let ln_in = x_norm.slice(p.u0_bits - 1, p.u0_bits - LN_INPUT_BITS);
     let angle = r.slice(ANGLE_BITS - 1, 0);
