@@ -27,11 +27,11 @@ pub struct SguParams {
     /// Bits of the uniform `u0` (32..=48): the largest sample is `sqrt(2 (u0_bits+1) ln 2)`,
     /// 8.24σ for 48 bits, 6.73σ for 32.
     pub u0_bits: u32,
-    /// log2 of the segments of the `ln` table (6..=10).
+    /// log2 of the segments of the `ln` table (7..=10; smaller tables break the 1-ulp accuracy).
     pub ln_segments_log2: u32,
-    /// log2 of the segments of each half of the `sqrt` table (3..=8).
+    /// log2 of the segments of each half of the `sqrt` table (4..=8).
     pub sqrt_segments_log2: u32,
-    /// log2 of the segments of the `sin` table (3..=10).
+    /// log2 of the segments of the `sin` table (5..=10).
     pub trig_segments_log2: u32,
 }
 
@@ -70,9 +70,9 @@ impl SguParams {
         range("out_width", self.out_width, 8, 32);
         range("out_frac", self.out_frac, 1, 13);
         range("u0_bits", self.u0_bits, 32, 48);
-        range("ln_segments_log2", self.ln_segments_log2, 6, 10);
-        range("sqrt_segments_log2", self.sqrt_segments_log2, 3, 8);
-        range("trig_segments_log2", self.trig_segments_log2, 3, 10);
+        range("ln_segments_log2", self.ln_segments_log2, 7, 10);
+        range("sqrt_segments_log2", self.sqrt_segments_log2, 4, 8);
+        range("trig_segments_log2", self.trig_segments_log2, 5, 10);
         let int_bits = i64::from(self.out_width) - i64::from(self.out_frac) - 1;
         let needed = self.max_sigma().log2().floor() as i64 + 1;
         if int_bits < needed {
@@ -106,14 +106,14 @@ impl BlockParams for SguParams {
             info("out_width", "bits of each output sample (two's complement)", d.out_width, "8..=32"),
             info("out_frac", "fraction bits of each output sample", d.out_frac, "1..=13"),
             info("u0_bits", "bits of u0 (tail reach sqrt(2 (u0_bits+1) ln 2))", d.u0_bits, "32..=48"),
-            info("ln_segments_log2", "log2 segments of the ln table", d.ln_segments_log2, "6..=10"),
+            info("ln_segments_log2", "log2 segments of the ln table", d.ln_segments_log2, "7..=10"),
             info(
                 "sqrt_segments_log2",
                 "log2 segments per half of the sqrt table",
                 d.sqrt_segments_log2,
-                "3..=8",
+                "4..=8",
             ),
-            info("trig_segments_log2", "log2 segments of the sin table", d.trig_segments_log2, "3..=10"),
+            info("trig_segments_log2", "log2 segments of the sin table", d.trig_segments_log2, "5..=10"),
         ]
     }
 

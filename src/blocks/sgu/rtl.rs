@@ -172,8 +172,9 @@ pub fn pair_unit(p: &SguParams, bm: &BoxMuller) -> Result<Module, HdlError> {
     let shift = F_FRAC + TRIG_FRAC - p.out_frac;
     let w = p.out_width;
     let round = |prod: &Signal, neg: &Signal| {
-        let half = prod.lit(1 << (shift - 1));
-        let magnitude = prod.add(&half).slice(shift + w - 1, shift);
+        // One bit for the rounding carry, and enough for an output wider than the magnitude.
+        let prod = prod.zext((prod.width() + 1).max(shift + w));
+        let magnitude = prod.add(&prod.lit(1 << (shift - 1))).slice(shift + w - 1, shift);
         neg.mux(&magnitude.neg(), &magnitude)
     };
     let x0 = pipe.stage("x0", s_f + 2, &round(&sin_prod, &sin_neg));
