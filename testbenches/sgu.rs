@@ -81,6 +81,11 @@ fn sixteen_lanes_verilate_hierarchically_and_match_golden() {
     let checks = run_checked(&mut dut, &mut bench, 3_000, 24).unwrap_or_else(|e| panic!("{e:?}"));
     assert!(bench.transfers > 1_000, "{} transfers", bench.transfers);
     assert_eq!(checks, bench.transfers * 32);
+    // A mismatch must still produce a waveform (the traced build of a hierarchical model).
+    let err = dut.mismatch_at(24, 40, "forced for the test");
+    let vdx::sim::SimError::Mismatch { vcd, what, .. } = &err else { panic!("{err}") };
+    assert!(!what.contains("no waveform"), "{what}");
+    assert!(std::fs::read_to_string(vcd).unwrap().contains("$enddefinitions"));
 }
 
 #[test]

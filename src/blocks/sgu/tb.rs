@@ -242,7 +242,14 @@ pub struct DirectedBench {
 impl DirectedBench {
     /// A bench feeding `inputs`, in order, to a one-lane SGU built with `params`.
     pub fn new(params: &SguParams, inputs: Vec<u64>) -> Self {
-        DirectedBench { unit: BoxMuller::new(params), inputs, width: params.out_width, cycle: 0, checked: 0, compared: 0 }
+        DirectedBench {
+            unit: BoxMuller::new(params),
+            inputs,
+            width: params.out_width,
+            cycle: 0,
+            checked: 0,
+            compared: 0,
+        }
     }
 }
 

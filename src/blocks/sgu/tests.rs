@@ -74,7 +74,12 @@ fn default_unit_is_within_one_ulp_over_ten_million_inputs() {
     assert!(a.worst_ulps <= 1, "{} ulps at r = {:#018x}", a.worst_ulps, a.at);
     // Correct rounding of a good approximation: within 0.5 ulp plus the approximation error. A
     // truncating or mis-rounding unit lands near 1 ulp here and far below 99.5% below.
-    assert!(a.worst_exact < 0.55 && extreme.worst_exact < 0.55, "{} / {}", a.worst_exact, extreme.worst_exact);
+    assert!(
+        a.worst_exact < 0.55 && extreme.worst_exact < 0.55,
+        "{} / {}",
+        a.worst_exact,
+        extreme.worst_exact
+    );
     assert!(a.exact_share > 0.995, "only {:.4} correctly rounded", a.exact_share);
 }
 

@@ -355,7 +355,9 @@ fn build(tc: &Toolchain, src: &SimSource, trace: bool, dir: &Path, root: &Path) 
     let src_dir = dir.join("src");
     fs::create_dir_all(&src_dir).map_err(io_err(&src_dir))?;
     let mut sources = Vec::new();
-    for f in &src.files {
+    // A traced build stays flat: Verilator 5.006 crashes tracing replicated hierarchical blocks,
+    // and the traced build only exists to write the waveform of a failing run.
+    for f in src.files.iter().filter(|f| !(trace && f.is_verilator_control())) {
         let path = src_dir.join(&f.name);
         fs::write(&path, &f.text).map_err(io_err(&path))?;
         // Headers are reached through `include`, not compiled on their own.
@@ -367,7 +369,7 @@ fn build(tc: &Toolchain, src: &SimSource, trace: bool, dir: &Path, root: &Path) 
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     // Control files name modules to verilate once and link per instance (`hier_block`): without
     // that, Verilator generates code per instance, and 256 copies of a pipeline take minutes.
-    let hierarchical = src.files.iter().any(|f| f.is_verilator_control());
+    let hierarchical = !trace && src.files.iter().any(|f| f.is_verilator_control());
     let mut cmd = Command::new(&tc.verilator);
     cmd.current_dir(dir)
         .args(VERILATOR_FLAGS)
