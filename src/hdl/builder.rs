@@ -99,6 +99,8 @@ pub(crate) enum Node {
     },
     /// A user-named copy of another node.
     Alias(NodeId),
+    /// A wire declared before its driver exists ([`ModuleBuilder::wire`]); `None` until driven.
+    Forward(Option<NodeId>),
     /// Stands in for the result of an operation that reported an error.
     Poison,
 }
@@ -312,6 +314,7 @@ pub(crate) fn op_name(node: &Node) -> &'static str {
         Node::RomRead(_) => "rom",
         Node::InstOut { .. } => "inst_out",
         Node::Alias(_) => "alias",
+        Node::Forward(_) => "wire",
         Node::Poison => "error",
     }
 }
@@ -1116,6 +1119,43 @@ impl ModuleBuilder {
         Signal { m: self.m.clone(), id, width, signed: false }
     }
 
+    /// A wire `name` whose driver is given later with [`Self::drive`]: for connections that loop
+    /// through instances (a consumer's `ready` feeding its producer's input, say). The loop must
+    /// pass through a register somewhere, or simulators will reject the design.
+    #[track_caller]
+    pub fn wire(&self, name: &str, width: u32) -> Signal {
+        let loc = Location::caller();
+        let mut m = self.m.borrow_mut();
+        if width == 0 {
+            m.issue(loc, format!("wire `{name}` has width 0"));
+        }
+        let id = m.push(Node::Forward(None), width.max(1), false, loc);
+        m.nodes[id].name = Some(legalize(name));
+        Signal { m: self.m.clone(), id, width: width.max(1), signed: false }
+    }
+
+    /// Drives a wire made by [`Self::wire`] with `value` (same width), exactly once.
+    #[track_caller]
+    pub fn drive(&self, wire: &Signal, value: &Signal) {
+        let loc = Location::caller();
+        if !self.owns(wire, "drive", loc) || !self.owns(value, "drive", loc) {
+            return;
+        }
+        let mut m = self.m.borrow_mut();
+        let target = m.describe(wire.id);
+        match m.nodes[wire.id].node {
+            Node::Forward(None) if value.width == wire.width => {
+                m.nodes[wire.id].node = Node::Forward(Some(value.id))
+            }
+            Node::Forward(None) => {
+                let d = m.describe(value.id);
+                m.issue(loc, format!("drive: {target} is {} bits, its driver {d}", wire.width));
+            }
+            Node::Forward(Some(_)) => m.issue(loc, format!("drive: {target} is already driven")),
+            _ => m.issue(loc, format!("drive: {target} was not made by wire()")),
+        }
+    }
+
     /// A register `name` (emitted as `<name>_q`, its next value as `<name>_d`) with an
     /// asynchronous active-low reset to `reset`. Set its next value with [`Self::next`] or
     /// [`Self::next_when`]. Adds `clk_i` and `rst_ni` to the module.
@@ -1394,6 +1434,15 @@ impl ModuleBuilder {
             if r.next.is_none() {
                 m.issue(r.loc, format!("register `{}` never gets a next value", r.name));
             }
+        }
+        let undriven: Vec<(String, &'static Location<'static>)> = m
+            .nodes
+            .iter()
+            .filter(|n| n.node == Node::Forward(None))
+            .map(|n| (n.name.clone().unwrap_or_default(), n.loc))
+            .collect();
+        for (name, loc) in undriven {
+            m.issue(loc, format!("wire `{name}` is never driven"));
         }
         for mem in m.mems.clone() {
             if mem.write.is_none() {

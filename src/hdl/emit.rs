@@ -269,7 +269,8 @@ impl<'a> ModuleWriter<'a> {
             | Node::Shift(_, a, _)
             | Node::Repeat(a, _)
             | Node::Cast(a)
-            | Node::Alias(a) => {
+            | Node::Alias(a)
+            | Node::Forward(Some(a)) => {
                 vec![*a]
             }
             Node::Slice { a, .. } | Node::Extend { a, .. } => vec![*a],
@@ -282,6 +283,7 @@ impl<'a> ModuleWriter<'a> {
             | Node::MemRead { .. }
             | Node::RomRead(_)
             | Node::InstOut { .. }
+            | Node::Forward(None)
             | Node::Poison => vec![],
         }
     }
@@ -558,14 +560,15 @@ impl<'a> ModuleWriter<'a> {
                     format!("{{{k}'h0, {}}}", self.expr(*a))
                 }
             }
-            Node::Cast(a) | Node::Alias(a) => self.expr(*a),
+            Node::Cast(a) | Node::Alias(a) | Node::Forward(Some(a)) => self.expr(*a),
             Node::Input
             | Node::RegQ(_)
             | Node::MemRead { .. }
             | Node::RomRead(_)
             | Node::InstOut { .. }
+            | Node::Forward(None)
             | Node::Poison => {
-                unreachable!("{} nodes are always named", op_name(&n.node))
+                unreachable!("{} nodes are always named (and driven, once finished)", op_name(&n.node))
             }
         }
     }

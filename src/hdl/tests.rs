@@ -305,3 +305,31 @@ fn large_generate_loops_are_marked_for_hierarchical_simulation() {
     assert_eq!(control.text, "`verilator_config\nhier_block -module \"vdx_counter\"\n");
     assert!(large.files.iter().all(|f| f.name.ends_with(".v")), "control files are for simulators only");
 }
+
+#[test]
+fn forward_wires_close_loops_through_instances() {
+    let child = counter("vdx_counter", 3);
+    let m = ModuleBuilder::new("top");
+    let go = m.wire("go", 1);
+    let u = m.instance("u_count", &child, &[("en_i", &go)]);
+    let count = u.output("count_o");
+    m.drive(&go, &count.lt(&count.lit(5)));
+    m.output("count_o", &count);
+    let text = Design::single(&m.finish().unwrap()).emit().files[1].text.clone();
+    assert!(text.contains("assign go = count_count_o < 3'h5;"), "{text}");
+
+    let m = ModuleBuilder::new("bad");
+    let a = m.input("a_i", 2);
+    let w = m.wire("w", 1);
+    let never = m.wire("never", 1);
+    m.drive(&w, &a);
+    m.drive(&w, &a.bit(0));
+    m.drive(&w, &a.bit(1));
+    m.drive(&a, &a);
+    m.output("o", &w.concat(&never));
+    let text = m.finish().unwrap_err().to_string();
+    assert!(text.contains("drive: signal `w` (1 bits) is 1 bits, its driver input `a_i` (2 bits)"), "{text}");
+    assert!(text.contains("drive: signal `w` (1 bits) is already driven"), "{text}");
+    assert!(text.contains("drive: input `a_i` (2 bits) was not made by wire()"), "{text}");
+    assert!(text.contains("wire `never` is never driven"), "{text}");
+}
