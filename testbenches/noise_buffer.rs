@@ -31,6 +31,12 @@ fn verilator_matches_the_cycle_model() {
     let checks = run_checked(&mut dut, &mut bench, 200_000, 31).unwrap_or_else(|e| panic!("{e:?}"));
     assert!(bench.releases > 1000, "only {} banks went round", bench.releases);
     assert!(checks > 600_000, "{checks}");
+    // Reads and releases at any time, resets mid-run.
+    let mut dut = VerilatorDut::build(&src).unwrap();
+    let mut bench = BufferBench::unrestricted(&small());
+    let checks = run_checked(&mut dut, &mut bench, 200_000, 33).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(bench.releases > 1000, "only {} banks went round", bench.releases);
+    assert!(checks > 600_000, "{checks}");
 }
 
 #[test]

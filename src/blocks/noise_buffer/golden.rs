@@ -65,6 +65,16 @@ impl NoiseBufferModel {
         self.full[self.rd_bank]
     }
 
+    /// A cycle with `rst_ni` low: the registers are held in reset, but the SRAM has no reset, and
+    /// the reset state shows `in_ready_o` high, so a word offered now is written to word 0 of bank 0
+    /// (and overwritten by the first write after reset).
+    pub fn reset_cycle(&mut self, i: &BufferInputs) {
+        self.reset();
+        if i.in_valid {
+            self.banks[0][0] = Some(i.in_data.clone());
+        }
+    }
+
     /// Applies the asynchronous reset (memory contents are kept, as in an SRAM).
     pub fn reset(&mut self) {
         self.wr_bank = 0;

@@ -14,7 +14,11 @@
 //! `word = 2 · lanes · sample_width`; each bank holds `words = ceil(tensor_samples / (2 · lanes))`
 //! words (the depth is the next power of two). The writer fills bank 0 then bank 1, alternating;
 //! `in_ready_o` is low while the bank it would write is still full (the reader has not released
-//! it). A release when no bank is offered is ignored.
+//! it). A release when no bank is offered is ignored. The banks are SRAM without reset: a word
+//! offered while `rst_ni` is low is accepted (`in_ready_o` is high in the reset state) and lands
+//! in word 0 of bank 0, to be overwritten by the first word after reset, so hold `in_valid_i` low
+//! during reset. When `tensor_samples` is not a multiple of `2 · lanes`, the last word of each
+//! tensor carries `2 · lanes · words - tensor_samples` extra samples, which the reader ignores.
 
 pub mod golden;
 pub mod rtl;

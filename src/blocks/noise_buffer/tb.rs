@@ -21,6 +21,9 @@ pub struct BufferBench {
     pub releases: u64,
     /// Whether `rd_data_o` holds a defined word.
     data_known: bool,
+    /// Read and release at any time and reset now and then, instead of only reading offered
+    /// banks (for simulators where a never-written word reads as a value, not X).
+    unrestricted: bool,
 }
 
 struct Ports {
@@ -47,7 +50,15 @@ impl BufferBench {
             cycle: 0,
             releases: 0,
             data_known: true,
+            unrestricted: false,
         }
+    }
+
+    /// A bench that also reads while no bank is offered (possibly words never written, whose
+    /// value it then does not check), releases at any time (which the buffer must ignore while
+    /// nothing is offered) and resets the buffer now and then.
+    pub fn unrestricted(params: &NoiseBufferParams) -> Self {
+        BufferBench { unrestricted: true, ..Self::new(params) }
     }
 
     fn ports(&mut self, layout: &PortLayout) -> &Ports {
@@ -82,15 +93,15 @@ impl BufferBench {
 
 impl CycleModel for BufferBench {
     fn stimulus(&mut self, rng: &mut StdRng, layout: &PortLayout, frame: &mut [u32]) {
-        let first = self.cycle == 0;
+        let first = self.cycle == 0 || (self.unrestricted && rng.random_bool(1e-4));
         self.cycle += 1;
         let words = self.params.words();
         let word_len = self.params.word_bits().div_ceil(32) as usize;
         let data: Vec<u32> = (0..word_len).map(|_| rng.random()).collect();
         let in_valid = rng.random_bool(0.8);
-        let offered = self.planner.offered();
+        let offered = self.planner.offered() || self.unrestricted;
         let rd_en = offered && rng.random_bool(0.5);
-        let rd_addr = rng.random_range(0..words);
+        let rd_addr = rng.random_range(0..self.params.depth().min(words + u64::from(self.unrestricted)));
         let release = offered && rng.random_bool(4.0 / words as f64);
         let p = self.ports(layout);
         p.rst.set(frame, u64::from(!first));
@@ -101,7 +112,7 @@ impl CycleModel for BufferBench {
         p.release.set(frame, u64::from(release));
         let inputs = BufferInputs { in_valid, in_data: data, rd_en, rd_addr, release };
         if first {
-            self.planner.reset();
+            self.planner.reset_cycle(&inputs);
         } else {
             self.planner.cycle(&inputs);
         }
@@ -119,7 +130,7 @@ impl CycleModel for BufferBench {
         );
         let rd_data = p.rd_data.get_words(outputs).to_vec();
         if rst {
-            self.model.reset();
+            self.model.reset_cycle(&i);
             self.data_known = true;
             return Ok(0);
         }
