@@ -97,7 +97,7 @@ pub struct SynthOptions {
     /// ABC inserts no buffers, and a global stall enable fanning out to thousands of flops
     /// shows up as a 40 ns inverter in every path.
     pub drive_cell: String,
-    /// Load (in the Liberty's capacitance unit) ABC assumes on every output.
+    /// Load in femtofarads (ABC's unit for `set_load`) assumed on every output.
     pub output_load: f64,
 }
 

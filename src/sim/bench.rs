@@ -142,7 +142,9 @@ fn testbench(model: &Model, layout: &PortLayout, root: &Path) -> Result<PathBuf,
         .arg("-o")
         .arg(tmp.path().join(BENCH_EXE))
         .arg(&main)
+        .arg("-Wl,--start-group")
         .args(model_archives(&obj)?)
+        .arg("-Wl,--end-group")
         .args(&runtime)
         .args(tc.link_libs());
     run_tool("g++", &mut cmd)?;

@@ -2,6 +2,18 @@
 //! Box-Muller pair unit that turns one 64-bit uniform into two Gaussian samples per cycle.
 //!
 //! See [`golden`] for the arithmetic and its error budget.
+//!
+//! # Operating it
+//! - After reset every lane holds the same state (the default lane's): load all `lanes` states on
+//!   the seed bus, one per cycle, **with `en_i` low**, before generating. A load while `en_i` is
+//!   high wins over the step, and the pipeline still drains up to 17 samples of the old stream.
+//!   A `seed_lane_i` at or above `lanes` loads nothing.
+//! - A reset drops the samples in flight (up to 17 per lane) and returns every lane to the common
+//!   reset state, so the lanes must be seeded again.
+//! - `en_i` asks for one uniform per lane per cycle; while the consumer stalls, the request is
+//!   held off (nothing is lost or repeated), so count transfers, not `en_i` cycles.
+//! - A 1024-lane model's initial evaluation needs more than the 2 MiB of a spawned Rust thread's
+//!   stack: run it on the main thread (the CLI does) or set `RUST_MIN_STACK=8388608`.
 
 pub mod golden;
 pub mod poly;

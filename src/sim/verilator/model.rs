@@ -403,7 +403,10 @@ fn build(tc: &Toolchain, src: &SimSource, trace: bool, dir: &Path, root: &Path) 
         .args(["-shared", "-Wl,-Bsymbolic", "-o"])
         .arg(dir.join(LIB_NAME))
         .arg(&shim_path)
+        // A group, so nested hierarchical blocks resolve whatever their archive order.
+        .arg("-Wl,--start-group")
         .args(model_archives(&obj)?)
+        .arg("-Wl,--end-group")
         .args(&runtime)
         .args(tc.link_libs());
     log.push_str(&run_tool("g++", &mut link)?);

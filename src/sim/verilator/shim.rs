@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 /// Bumped whenever the generated C++ changes, so cached models built from older shims are not
 /// reused (it is part of the cache key).
-pub(crate) const SHIM_VERSION: u32 = 4;
+pub(crate) const SHIM_VERSION: u32 = 5;
 
 /// Half a clock period in VCD time units: the replay dumps inputs at `2 * HALF * c` and the rising
 /// edge at `2 * HALF * c + HALF`.
