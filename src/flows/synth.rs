@@ -296,7 +296,7 @@ pub fn synthesize(
     write(&work_dir.join("synth.ys"), &script)?;
     let plain_cell =
         !opts.drive_cell.is_empty() && opts.drive_cell.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !plain_cell || !(opts.output_load >= 0.0 && opts.output_load.is_finite()) {
+    if !(plain_cell && opts.output_load >= 0.0 && opts.output_load.is_finite()) {
         return Err(SynthError::BadConstraint { cell: opts.drive_cell.clone(), load: opts.output_load });
     }
     write(
