@@ -375,52 +375,88 @@ fn collect_verilog_dirs(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<(
 
 fn bench_cosim(cycles: u64, repeats: usize, out: &Path) -> Result<()> {
     use rand::{RngExt, SeedableRng};
-    let params = vdx::blocks::xoshiro::XoshiroLaneParams::default();
-    let module = params.build()?;
-    let src = Design::single(&module).emit().sim_source(0);
-    let layout = vdx::sim::PortLayout::new(&src.top, &src.ports);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let mut inputs = vec![0u32; cycles as usize * layout.in_words];
-    for (c, frame) in inputs.chunks_exact_mut(layout.in_words).enumerate() {
-        layout.input("rst_ni")?.set(frame, u64::from(c > 0));
-        layout.input("en_i")?.set(frame, u64::from(rng.random_bool(0.9)));
-        layout.input("load_i")?.set(frame, u64::from(rng.random_bool(0.01)));
-        let state: [u32; 8] = rng.random();
-        layout.input("load_state_i")?.set_words(frame, &state);
+    use vdx::blocks::sgu::SguParams;
+    use vdx::blocks::xoshiro::XoshiroLaneParams;
+    // Two designs: the smallest block (about 20 ns of model work per cycle, where a fixed cost per
+    // `eval` shows most) and a realistic one (a 4-lane SGU pipeline).
+    let lane = Design::single(&XoshiroLaneParams::default().build()?).emit().sim_source(0);
+    let sgu = Design::single(&SguParams { lanes: 4, ..SguParams::default() }.build()?).emit().sim_source(0);
+    // Both testbenches run on one CPU (the C++ child inherits the affinity), so a shared machine's
+    // load hits them alike instead of whichever process the scheduler put on the busy core.
+    let pinned = pin_to_one_cpu();
+    let mut rows = Vec::new();
+    for (src, n) in [(lane, cycles), (sgu, (cycles / 10).max(1))] {
+        let layout = vdx::sim::PortLayout::new(&src.top, &src.ports);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut inputs = vec![0u32; n as usize * layout.in_words];
+        for (c, frame) in inputs.chunks_exact_mut(layout.in_words).enumerate() {
+            // Random inputs with reset released after the first cycle and controls mostly high:
+            // speed only needs the same frames in both testbenches (their checksums are compared).
+            for slot in &layout.inputs {
+                let words: Vec<u32> = (0..slot.words).map(|_| rng.random()).collect();
+                slot.set_words(frame, &words);
+                if slot.width == 1 {
+                    slot.set(frame, u64::from(rng.random_bool(0.9)));
+                }
+            }
+            layout.input("rst_ni")?.set(frame, u64::from(c > 0));
+        }
+        let bar = spinner(format!("building and timing {} ({n} cycles x {repeats})", src.top));
+        let speed = vdx::sim::bench::cosim_speed(&src, &inputs, repeats)?;
+        bar.finish_and_clear();
+        rows.push((src.top.clone(), speed));
     }
-    let bar = spinner(format!("building and timing {} ({cycles} cycles x {repeats})", src.top));
-    let speed = vdx::sim::bench::cosim_speed(&src, &inputs, repeats)?;
-    bar.finish_and_clear();
     let json = serde_json::json!({
-        "design": src.top,
         "generator": vdx::hdl::GENERATOR,
-        "cycles": speed.cycles,
         "repeats": repeats,
-        "cpp_testbench_cycles_per_s": speed.cpp_cycles_per_s,
-        "rust_batched_cycles_per_s": speed.batched_cycles_per_s,
-        "rust_per_call_cycles_per_s": speed.per_call_cycles_per_s,
-        "batched_ratio": speed.batched_ratio,
-        "per_call_ratio": speed.per_call_ratio,
+        "pinned_to_one_cpu": pinned,
+        "designs": rows.iter().map(|(design, s)| serde_json::json!({
+            "design": design,
+            "cycles": s.cycles,
+            "cpp_testbench_cycles_per_s": s.cpp_cycles_per_s,
+            "rust_batched_cycles_per_s": s.batched_cycles_per_s,
+            "rust_per_call_cycles_per_s": s.per_call_cycles_per_s,
+            "batched_ratio": s.batched_ratio,
+            "per_call_ratio": s.per_call_ratio,
+        })).collect::<Vec<_>>(),
     });
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
     std::fs::write(out, serde_json::to_string_pretty(&json)? + "\n")
         .with_context(|| format!("writing {}", out.display()))?;
-    println!("design {}, {} cycles, best of {repeats}", src.top, speed.cycles);
-    println!("  C++ testbench      {:>8.2} Mcycles/s", speed.cpp_cycles_per_s / 1e6);
     println!(
-        "  Rust batched       {:>8.2} Mcycles/s  ratio {:.3}",
-        speed.batched_cycles_per_s / 1e6,
-        speed.batched_ratio
+        "{:<18} {:>9} {:>14} {:>14} {:>8} {:>14} {:>8}",
+        "design", "cycles", "C++ Mcyc/s", "batched", "ratio", "per-call", "ratio"
     );
+    for (design, s) in &rows {
+        println!(
+            "{design:<18} {:>9} {:>14.2} {:>14.2} {:>8.3} {:>14.2} {:>8.3}",
+            s.cycles,
+            s.cpp_cycles_per_s / 1e6,
+            s.batched_cycles_per_s / 1e6,
+            s.batched_ratio,
+            s.per_call_cycles_per_s / 1e6,
+            s.per_call_ratio
+        );
+    }
     println!(
-        "  Rust per-call      {:>8.2} Mcycles/s  ratio {:.3}",
-        speed.per_call_cycles_per_s / 1e6,
-        speed.per_call_ratio
+        "best of {repeats} interleaved runs each{}; wrote {}",
+        if pinned { ", both testbenches on CPU 0" } else { " (taskset not found: not pinned)" },
+        out.display()
     );
-    println!("wrote {}", out.display());
     Ok(())
+}
+
+/// Pins every thread of this process to CPU 0 with `taskset` (util-linux); false if that is not
+/// possible, in which case the figures are noisier on a shared machine.
+fn pin_to_one_cpu() -> bool {
+    let Some(taskset) = vdx::sim::find_on_path("taskset") else { return false };
+    std::process::Command::new(taskset)
+        .args(["-a", "-p", "-c", "0", &std::process::id().to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn bench_sgu(lanes: u32, cycles: u64, out: &Path) -> Result<()> {
