@@ -12,7 +12,6 @@ use crate::sim::check::CycleModel;
 use crate::sim::{PortLayout, SimError, Slot};
 use rand::RngExt;
 use rand::rngs::StdRng;
-use std::collections::VecDeque;
 
 /// The whole SGU in Rust: the lanes' generators and the pair unit, one transfer at a time.
 #[derive(Debug, Clone)]
@@ -70,7 +69,6 @@ pub struct SguBench {
     pub first_enable: Option<u64>,
     /// Cycle of the first valid output.
     pub first_valid: Option<u64>,
-    pending: VecDeque<Vec<[i64; 2]>>,
 }
 
 struct Ports {
@@ -99,7 +97,6 @@ impl SguBench {
             transfers: 0,
             first_enable: None,
             first_valid: None,
-            pending: VecDeque::new(),
         }
     }
 
@@ -151,7 +148,9 @@ impl CycleModel for SguBench {
     }
 
     fn check(&mut self, layout: &PortLayout, inputs: &[u32], outputs: &[u32]) -> Result<u64, String> {
-        let cycle = self.cycle_of_check();
+        // `stimulus` runs up to a chunk ahead, so checks count their own cycles.
+        let cycle = self.checked;
+        self.checked += 1;
         let p = self.ports(layout);
         let (valid, ready) = (p.valid.get(outputs) == 1, p.ready.get(inputs) == 1);
         let data = p.data.get_words(outputs).to_vec();
@@ -171,10 +170,7 @@ impl CycleModel for SguBench {
             self.stalled = Some(data);
             return Ok(0);
         }
-        if self.pending.is_empty() {
-            self.pending.push_back(self.expected.next_transfer());
-        }
-        let want = self.pending.pop_front().expect("just filled");
+        let want = self.expected.next_transfer();
         let w = self.params.out_width;
         for (lane, pair) in want.iter().enumerate() {
             for (k, value) in pair.iter().enumerate() {
@@ -189,14 +185,6 @@ impl CycleModel for SguBench {
         }
         self.transfers += 1;
         Ok(2 * want.len() as u64)
-    }
-}
-
-impl SguBench {
-    /// `stimulus` runs ahead of `check` by up to a chunk; checks count their own cycles.
-    fn cycle_of_check(&mut self) -> u64 {
-        self.checked += 1;
-        self.checked - 1
     }
 }
 
