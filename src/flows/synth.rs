@@ -338,19 +338,8 @@ pub fn synthesize(
     }
 
     let period_ns = 1000.0 / opts.clock_mhz;
-    write(&work_dir.join("sta.tcl"), &sta_script(top, &liberty, period_ns, clocked)?)?;
-    let sta_log = work_dir.join("sta.log");
-    let mut cmd = Command::new(&sta);
-    cmd.args(["-no_init", "-no_splash", "-exit", "sta.tcl"]).current_dir(work_dir);
-    let (status, output) = run(&mut cmd, &sta)?;
-    write(&sta_log, &output)?;
-    let report = sta_report_section(&output).ok_or_else(|| SynthError::ToolFailed {
-        tool: "sta",
-        command: display_command(&cmd),
-        status: sta_failure(status, &output),
-        output: tail(&output, TAIL_LINES),
-        log: sta_log.clone(),
-    })?;
+    let (output, sta_log) = run_sta(&sta, work_dir, "sta", &sta_script(top, &liberty, period_ns, clocked)?)?;
+    let report = sta_report_section(&output).unwrap_or_default();
     let paths = parse_sta_paths(report, &sta_log)?;
     let worst = paths
         .into_iter()
@@ -486,19 +475,9 @@ pub fn stage_timing(work_dir: &Path, top: &str, opts: &SynthOptions) -> Result<V
     let report = format!(
         "report_checks -path_delay max -group_count {ALL_ENDPOINTS} -endpoint_count 1 -format end -digits 4"
     );
-    write(&work_dir.join("stages.tcl"), &sta_script_reporting(top, &liberty, period_ns, clocked, &report)?)?;
-    let log = work_dir.join("stages.log");
-    let mut cmd = Command::new(&sta);
-    cmd.args(["-no_init", "-no_splash", "-exit", "stages.tcl"]).current_dir(work_dir);
-    let (status, output) = run(&mut cmd, &sta)?;
-    write(&log, &output)?;
-    let section = sta_report_section(&output).ok_or_else(|| SynthError::ToolFailed {
-        tool: "sta",
-        command: display_command(&cmd),
-        status: sta_failure(status, &output),
-        output: tail(&output, TAIL_LINES),
-        log: log.clone(),
-    })?;
+    let script = sta_script_reporting(top, &liberty, period_ns, clocked, &report)?;
+    let (output, log) = run_sta(&sta, work_dir, "stages", &script)?;
+    let section = sta_report_section(&output).unwrap_or_default();
     let ends = parse_sta_ends(section, &log)?;
     group_stages(&ends, &flops, &log)
 }
@@ -1130,6 +1109,29 @@ fn path_point(line: &str) -> Option<String> {
     let time = t[1].parse::<f64>().ok()?;
     let cell = t[4].strip_prefix('(')?.strip_suffix(')')?;
     Some(format!("{} ({cell}) {} {time:.4} ns", t[3], t[2]))
+}
+
+/// Runs OpenSTA on `script` (written to `<name>.tcl` in `work_dir`), keeps its output in
+/// `<name>.log`, and returns the output once it holds a complete report section; a run without
+/// one is a failure whatever the exit status (this OpenSTA exits 0 after errors).
+fn run_sta(sta: &Path, work_dir: &Path, name: &str, script: &str) -> Result<(String, PathBuf), SynthError> {
+    let tcl = format!("{name}.tcl");
+    write(&work_dir.join(&tcl), script)?;
+    let log = work_dir.join(format!("{name}.log"));
+    let mut cmd = Command::new(sta);
+    cmd.args(["-no_init", "-no_splash", "-exit", &tcl]).current_dir(work_dir);
+    let (status, output) = run(&mut cmd, sta)?;
+    write(&log, &output)?;
+    if sta_report_section(&output).is_none() {
+        return Err(SynthError::ToolFailed {
+            tool: "sta",
+            command: display_command(&cmd),
+            status: sta_failure(status, &output),
+            output: tail(&output, TAIL_LINES),
+            log,
+        });
+    }
+    Ok((output, log))
 }
 
 /// The Yosys script (see the module docs).

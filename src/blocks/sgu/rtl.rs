@@ -88,17 +88,21 @@ fn normalize(x: &Signal) -> (Signal, Signal) {
     (cat(&refs), v.slice(padded - 1, padded - w))
 }
 
-/// The pair unit: one xoshiro256++ lane and the Box-Muller pipeline.
-pub fn pair_unit(p: &SguParams, bm: &BoxMuller) -> Result<Module, HdlError> {
-    let lane = XoshiroLaneParams::default().build()?;
-    let m = ModuleBuilder::new("vdx_sgu_pair");
-    m.block("sgu")
-        .param("out_width", p.out_width)
+/// The parameters every SGU module lists in its header.
+fn header_params<'a>(m: &'a ModuleBuilder, p: &SguParams) -> &'a ModuleBuilder {
+    m.param("out_width", p.out_width)
         .param("out_frac", p.out_frac)
         .param("u0_bits", p.u0_bits)
         .param("ln_segments_log2", p.ln_segments_log2)
         .param("sqrt_segments_log2", p.sqrt_segments_log2)
-        .param("trig_segments_log2", p.trig_segments_log2);
+        .param("trig_segments_log2", p.trig_segments_log2)
+}
+
+/// The pair unit: one xoshiro256++ lane and the Box-Muller pipeline.
+pub fn pair_unit(p: &SguParams, bm: &BoxMuller) -> Result<Module, HdlError> {
+    let lane = XoshiroLaneParams::default().build()?;
+    let m = ModuleBuilder::new("vdx_sgu_pair");
+    header_params(m.block("sgu"), p);
     let advance = m.input("advance_i", 1);
     let step = m.input("step_i", 1);
     let load = m.input("load_i", 1);
@@ -189,15 +193,7 @@ pub fn build(p: &SguParams) -> Result<Module, HdlError> {
     let bm = BoxMuller::new(p);
     let pair = pair_unit(p, &bm)?;
     let m = ModuleBuilder::new("vdx_sgu");
-    m.block("sgu")
-        .param("lanes", p.lanes)
-        .param("out_width", p.out_width)
-        .param("out_frac", p.out_frac)
-        .param("u0_bits", p.u0_bits)
-        .param("ln_segments_log2", p.ln_segments_log2)
-        .param("sqrt_segments_log2", p.sqrt_segments_log2)
-        .param("trig_segments_log2", p.trig_segments_log2)
-        .param("latency", PAIR_LATENCY + 1);
+    header_params(m.block("sgu").param("lanes", p.lanes), p).param("latency", PAIR_LATENCY + 1);
     let en = m.input("en_i", 1);
     let seed_valid = m.input("seed_valid_i", 1);
     let seed_lane = m.input("seed_lane_i", lane_bits(p.lanes));
