@@ -274,15 +274,7 @@ pub fn synthesize(
     if files.is_empty() {
         return Err(SynthError::NoFiles);
     }
-    if !is_identifier(top) {
-        return Err(SynthError::BadTop(top.to_string()));
-    }
-    if !(opts.clock_mhz.is_finite() && opts.clock_mhz > 0.0) {
-        return Err(SynthError::BadClock(opts.clock_mhz));
-    }
-    if !opts.liberty.is_file() {
-        return Err(SynthError::LibertyMissing { path: opts.liberty.clone() });
-    }
+    check_inputs(top, opts)?;
     let yosys = find_tool("yosys", "yosys")?;
     let sta = find_tool("sta", "opensta")?;
 
@@ -449,15 +441,7 @@ pub struct StageTiming {
 /// the outputs. An endpoint that is neither a flip-flop pin nor an output port is a
 /// [`SynthError::Parse`] error rather than a silently dropped path.
 pub fn stage_timing(work_dir: &Path, top: &str, opts: &SynthOptions) -> Result<Vec<StageTiming>, SynthError> {
-    if !is_identifier(top) {
-        return Err(SynthError::BadTop(top.to_string()));
-    }
-    if !(opts.clock_mhz.is_finite() && opts.clock_mhz > 0.0) {
-        return Err(SynthError::BadClock(opts.clock_mhz));
-    }
-    if !opts.liberty.is_file() {
-        return Err(SynthError::LibertyMissing { path: opts.liberty.clone() });
-    }
+    check_inputs(top, opts)?;
     let sta = find_tool("sta", "opensta")?;
     let liberty = canonical(&opts.liberty)?;
     let netlist_path = work_dir.join("netlist.v");
@@ -1109,6 +1093,20 @@ fn path_point(line: &str) -> Option<String> {
     let time = t[1].parse::<f64>().ok()?;
     let cell = t[4].strip_prefix('(')?.strip_suffix(')')?;
     Some(format!("{} ({cell}) {} {time:.4} ns", t[3], t[2]))
+}
+
+/// Checks what both the synthesis and the stage report put into tool scripts.
+fn check_inputs(top: &str, opts: &SynthOptions) -> Result<(), SynthError> {
+    if !is_identifier(top) {
+        return Err(SynthError::BadTop(top.to_string()));
+    }
+    if !(opts.clock_mhz.is_finite() && opts.clock_mhz > 0.0) {
+        return Err(SynthError::BadClock(opts.clock_mhz));
+    }
+    if !opts.liberty.is_file() {
+        return Err(SynthError::LibertyMissing { path: opts.liberty.clone() });
+    }
+    Ok(())
 }
 
 /// Runs OpenSTA on `script` (written to `<name>.tcl` in `work_dir`), keeps its output in
