@@ -7,6 +7,7 @@
 
 pub mod noise_buffer;
 pub mod sgu;
+pub mod systolic;
 pub mod xoshiro;
 
 use crate::hdl::{HdlError, Module};
@@ -195,9 +196,9 @@ pub static REGISTRY: &[BlockEntry] = &[
         kind: Some(&KindOf::<noise_buffer::NoiseBufferParams>(PhantomData)),
     },
     BlockEntry {
-        name: "systolic_ws",
-        summary: "weight-stationary INT4/INT8 systolic array with double-buffered weights",
-        kind: None,
+        name: systolic::SystolicParams::BLOCK,
+        summary: systolic::SystolicParams::SUMMARY,
+        kind: Some(&KindOf::<systolic::SystolicParams>(PhantomData)),
     },
     BlockEntry {
         name: "spatial_attention",

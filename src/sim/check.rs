@@ -16,6 +16,12 @@ pub trait CycleModel {
     /// Checks the outputs the design showed during a cycle driven by `inputs`, then advances the
     /// model past the clock edge. Returns how many values were compared, or what differed.
     fn check(&mut self, layout: &PortLayout, inputs: &[u32], outputs: &[u32]) -> Result<u64, String>;
+    /// Whether the stimulus of a cycle depends on the outputs of the cycle before (a valid/ready
+    /// master that must see `ready` to move on). The runner then simulates one cycle per call,
+    /// checking each before asking for the next stimulus.
+    fn reactive(&self) -> bool {
+        false
+    }
 }
 
 /// A cycle where the design and its model disagree.
@@ -56,8 +62,9 @@ pub fn run_checked(
     let mut rng = StdRng::seed_from_u64(seed);
     let mut checks = 0;
     let mut done = 0u64;
+    let chunk = if model.reactive() { 1 } else { CHUNK_CYCLES as u64 };
     while done < cycles {
-        let n = (cycles - done).min(CHUNK_CYCLES as u64) as usize;
+        let n = (cycles - done).min(chunk) as usize;
         let mut inputs = vec![0u32; n * layout.in_words];
         for frame in inputs.chunks_exact_mut(layout.in_words.max(1)).take(n) {
             model.stimulus(&mut rng, &layout, frame);

@@ -1,0 +1,541 @@
+//! Builders of `vdx_systolic_ws` and its parts. The array is two nested generate loops (rows of
+//! PEs, PEs in a row); the input skew, output de-skew and control delay are chains of identical
+//! cells, so the Verilog grows with the number of distinct modules, not with `rows × cols`.
+
+use super::SystolicParams;
+use crate::blocks::BlockParams;
+use crate::hdl::{Conn, HdlError, Module, ModuleBuilder, Reset, Signal, cat};
+
+/// Bits to count `0..n` (at least 1).
+fn index_bits(n: u64) -> u32 {
+    (64 - n.saturating_sub(1).leading_zeros()).max(1)
+}
+
+/// Bits to hold the value `n`.
+fn value_bits(n: u64) -> u32 {
+    (64 - n.leading_zeros()).max(1)
+}
+
+fn header(m: &ModuleBuilder, p: &SystolicParams) {
+    m.block(<SystolicParams as BlockParams>::BLOCK)
+        .param("rows", p.rows)
+        .param("cols", p.cols)
+        .param("weight_width", p.weight_width)
+        .param("act_width", p.act_width)
+        .param("signed", u32::from(p.signed))
+        .param("acc_width", p.acc_bits())
+        .param("psum_width", p.psum_width());
+}
+
+/// One processing element: activation and switch registers (moving right), shadow weight
+/// (shifting down when `shadow_en_i`), active weight (copied from the shadow when the switch
+/// pulse passes), and one multiply-accumulate per lane into the partial sums (moving down).
+pub fn pe(p: &SystolicParams) -> Result<Module, HdlError> {
+    let m = ModuleBuilder::new("vdx_systolic_pe");
+    header(&m, p);
+    let (aw, ws, pw, lanes) = (p.act_width, p.stored_weight_width(), p.psum_width(), p.lanes());
+    let a_i = m.input("a_i", aw);
+    let sw_i = m.input("sw_i", 1);
+    let psum_i = m.input("psum_i", lanes * pw);
+    let shadow_i = m.input("shadow_i", ws);
+    let shadow_en_i = m.input("shadow_en_i", 1);
+
+    let a_q = m.reg("a", aw, Reset::Zero);
+    m.next(&a_q, &a_i);
+    let sw_q = m.reg("sw", 1, Reset::Zero);
+    m.next(&sw_q, &sw_i);
+    let shadow_q = m.reg("shadow", ws, Reset::Zero);
+    m.next_when(&shadow_q, &shadow_en_i, &shadow_i);
+    let w_q = m.reg("weight", ws, Reset::Zero);
+    m.next_when(&w_q, &sw_i, &shadow_q);
+
+    let signed = |s: Signal| if p.signed { s.as_signed() } else { s };
+    let a = signed(a_i.clone());
+    let lane_weights: Vec<Signal> = if lanes == 1 {
+        vec![signed(w_q.slice(3, 0))]
+    } else if p.signed {
+        vec![w_q.slice(8, 8).concat(&w_q.slice(3, 0)).as_signed(), w_q.slice(7, 4).as_signed()]
+    } else {
+        vec![w_q.slice(3, 0), w_q.slice(7, 4)]
+    };
+    let mut sums = Vec::new();
+    for (l, w) in lane_weights.iter().enumerate() {
+        let l = l as u32;
+        let product = a.mul(w, aw + w.width()).named(&format!("product{l}"));
+        let psum_in = signed(psum_i.slice((l + 1) * pw - 1, l * pw));
+        let sum_q = m.reg(&format!("psum{l}"), pw, Reset::Zero);
+        m.next(&sum_q, &psum_in.add(&product.resize(pw)).as_unsigned());
+        sums.push(sum_q);
+    }
+    sums.reverse();
+    let sums: Vec<&Signal> = sums.iter().collect();
+    m.output("a_o", &a_q);
+    m.output("sw_o", &sw_q);
+    m.output("psum_o", &cat(&sums));
+    m.output("shadow_o", &shadow_q);
+    m.finish()
+}
+
+/// One row of `cols` PEs: activations and the switch pulse chain left to right.
+fn row(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
+    let m = ModuleBuilder::new("vdx_systolic_row");
+    header(&m, p);
+    let (aw, ws, lp, cols) = (p.act_width, p.stored_weight_width(), p.lanes() * p.psum_width(), p.cols);
+    let a_i = m.input("a_i", aw);
+    let sw_i = m.input("sw_i", 1);
+    let psum_i = m.input("psum_i", cols * lp);
+    let shadow_i = m.input("shadow_i", cols * ws);
+    let shadow_en_i = m.input("shadow_en_i", 1);
+    let a_chain = m.wire("a_chain", (cols + 1) * aw);
+    let sw_chain = m.wire("sw_chain", cols + 1);
+    let pes = m.instance_array(
+        "u_pe",
+        pe,
+        cols,
+        &[
+            ("a_i", Conn::Each(a_chain.slice(cols * aw - 1, 0))),
+            ("sw_i", Conn::Each(sw_chain.slice(cols - 1, 0))),
+            ("psum_i", Conn::Each(psum_i)),
+            ("shadow_i", Conn::Each(shadow_i)),
+            ("shadow_en_i", Conn::All(shadow_en_i)),
+        ],
+    );
+    m.drive(&a_chain, &pes.output("a_o").concat(&a_i));
+    m.drive(&sw_chain, &pes.output("sw_o").concat(&sw_i));
+    m.output("psum_o", &pes.output("psum_o"));
+    m.output("shadow_o", &pes.output("shadow_o"));
+    m.finish()
+}
+
+/// One stage of the input skew: hands slot 0 of the vector to its row and passes the remaining
+/// slots, shifted down by one, to the next stage a cycle later.
+fn skew_cell(p: &SystolicParams) -> Result<Module, HdlError> {
+    let m = ModuleBuilder::new("vdx_systolic_skew");
+    header(&m, p);
+    let slot = p.act_width + 1;
+    let width = p.rows * slot;
+    let vec_i = m.input("vec_i", width);
+    m.output("take_o", &vec_i.slice(slot - 1, 0));
+    if p.rows == 1 {
+        // A single row has nothing to pass on.
+        m.output("vec_o", &m.lit(0, width));
+    } else {
+        let vec_q = m.reg("vec", width, Reset::Zero);
+        m.next(&vec_q, &vec_i.shr(slot));
+        m.output("vec_o", &vec_q);
+    }
+    m.finish()
+}
+
+/// One stage of the output de-skew: shifts the collected columns down one slot and puts its own
+/// column on top, so column `c` waits `cols - c` cycles and all leave together.
+fn deskew_cell(p: &SystolicParams) -> Result<Module, HdlError> {
+    let m = ModuleBuilder::new("vdx_systolic_deskew");
+    header(&m, p);
+    let slot = p.lanes() * p.psum_width();
+    let width = p.cols * slot;
+    let vec_i = m.input("vec_i", width);
+    let col_i = m.input("col_i", slot);
+    let vec_q = m.reg("vec", width, Reset::Zero);
+    let next = if p.cols == 1 { col_i } else { col_i.concat(&vec_i.slice(width - 1, slot)) };
+    m.next(&vec_q, &next);
+    m.output("vec_o", &vec_q);
+    m.finish()
+}
+
+/// A register stage of a delay line.
+fn delay_cell(name: &str, width: u32) -> Result<Module, HdlError> {
+    let m = ModuleBuilder::new(name);
+    let d_i = m.input("d_i", width);
+    let q = m.reg("d", width, Reset::Zero);
+    m.next(&q, &d_i);
+    m.output("q_o", &q);
+    m.finish()
+}
+
+/// `value` delayed by `depth` cycles through a generate loop of register stages.
+fn delay_line(m: &ModuleBuilder, name: &str, cell: &Module, value: &Signal, depth: u32) -> Signal {
+    let w = value.width();
+    let chain = m.wire(&format!("{name}_chain"), (depth + 1) * w);
+    let stages = m.instance_array(
+        &format!("u_{name}"),
+        cell,
+        depth,
+        &[("d_i", Conn::Each(chain.slice(depth * w - 1, 0)))],
+    );
+    m.drive(&chain, &stages.output("q_o").concat(value));
+    chain.slice((depth + 1) * w - 1, depth * w)
+}
+
+/// The PE grid with its input skew: `a_i`/`sw_i` enter unskewed (row `r` in slot `r`), weights
+/// enter at the top, partial sums leave at the bottom, column `c` one cycle after column `c - 1`.
+fn mesh(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
+    let m = ModuleBuilder::new("vdx_systolic_mesh");
+    header(&m, p);
+    let (aw, ws, rows, cols) = (p.act_width, p.stored_weight_width(), p.rows, p.cols);
+    let lp = p.lanes() * p.psum_width();
+    let slot = aw + 1;
+    let a_i = m.input("a_i", rows * aw);
+    let sw_i = m.input("sw_i", 1);
+    let shadow_i = m.input("shadow_i", cols * ws);
+    let shadow_en_i = m.input("shadow_en_i", rows);
+
+    let slots: Vec<Signal> = (0..rows).rev().map(|r| sw_i.concat(&a_i.slice((r + 1) * aw - 1, r * aw))).collect();
+    let skew_in = cat(&slots.iter().collect::<Vec<_>>());
+    let skew = skew_cell(p)?;
+    let skew_chain = m.wire("skew_chain", (rows + 1) * rows * slot);
+    let skews = m.instance_array(
+        "u_skew",
+        &skew,
+        rows,
+        &[("vec_i", Conn::Each(skew_chain.slice(rows * rows * slot - 1, 0)))],
+    );
+    m.drive(&skew_chain, &skews.output("vec_o").concat(&skew_in));
+    let taken = skews.output("take_o");
+    let row_a: Vec<Signal> = (0..rows).rev().map(|r| taken.slice(r * slot + aw - 1, r * slot)).collect();
+    let row_sw: Vec<Signal> = (0..rows).rev().map(|r| taken.bit(r * slot + aw)).collect();
+
+    let row = row(p, pe)?;
+    let psum_chain = m.wire("psum_chain", (rows + 1) * cols * lp);
+    let shadow_chain = m.wire("shadow_chain", (rows + 1) * cols * ws);
+    let grid = m.instance_array(
+        "u_row",
+        &row,
+        rows,
+        &[
+            ("a_i", Conn::Each(cat(&row_a.iter().collect::<Vec<_>>()))),
+            ("sw_i", Conn::Each(cat(&row_sw.iter().collect::<Vec<_>>()))),
+            ("psum_i", Conn::Each(psum_chain.slice(rows * cols * lp - 1, 0))),
+            ("shadow_i", Conn::Each(shadow_chain.slice(rows * cols * ws - 1, 0))),
+            ("shadow_en_i", Conn::Each(shadow_en_i)),
+        ],
+    );
+    m.drive(&psum_chain, &grid.output("psum_o").concat(&m.lit(0, cols * lp)));
+    m.drive(&shadow_chain, &grid.output("shadow_o").concat(&shadow_i));
+    m.output("psum_o", &psum_chain.slice((rows + 1) * cols * lp - 1, rows * cols * lp));
+    m.finish()
+}
+
+/// The head of a first-in first-out queue of registers.
+struct Queue {
+    valid: Signal,
+    data: Signal,
+}
+
+fn queue(m: &ModuleBuilder, name: &str, depth: u32, push: &Signal, data: &Signal, pop: &Signal) -> Queue {
+    let ab = index_bits(u64::from(depth));
+    let wr = m.reg(&format!("{name}_wr"), ab, Reset::Zero);
+    let rd = m.reg(&format!("{name}_rd"), ab, Reset::Zero);
+    let count = m.reg(&format!("{name}_count"), value_bits(u64::from(depth)), Reset::Zero);
+    let wrap = |ptr: &Signal| {
+        let last = ptr.eq(&ptr.lit(u64::from(depth - 1)));
+        last.mux(&ptr.lit(0), &ptr.add(&ptr.lit(1)))
+    };
+    m.next_when(&wr, push, &wrap(&wr));
+    m.next_when(&rd, pop, &wrap(&rd));
+    let up = push.and(&pop.not());
+    let down = pop.and(&push.not());
+    m.next_when(&count, &up.or(&down), &up.mux(&count.add(&count.lit(1)), &count.sub(&count.lit(1))));
+    let mut head = m.lit(0, data.width());
+    for i in 0..depth {
+        let e = m.reg(&format!("{name}{i}"), data.width(), Reset::Zero);
+        let here = wr.eq(&wr.lit(u64::from(i)));
+        m.next_when(&e, &push.and(&here), data);
+        head = rd.eq(&rd.lit(u64::from(i))).mux(&e, &head);
+    }
+    Queue { valid: count.ne(&count.lit(0)).named(&format!("{name}_valid")), data: head.named(&format!("{name}_head")) }
+}
+
+/// Builds `vdx_systolic_ws`: command interface, weight loader, activation issue, the mesh, the
+/// de-skew, the accumulator ring and the result reader. See the block docs for the protocol.
+pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
+    let m = ModuleBuilder::new("vdx_systolic_ws");
+    header(&m, p);
+    m.param("max_k", p.max_k)
+        .param("max_m", p.max_m)
+        .param("max_n", p.max_n)
+        .param("acc_rows", p.acc_rows)
+        .param("out_regs", p.out_regs);
+    let (rows, cols, aw, ws, ww) = (p.rows, p.cols, p.act_width, p.stored_weight_width(), p.weight_width);
+    let (lanes, pw, acc) = (p.lanes(), p.psum_width(), p.acc_bits());
+    let (mb, kb, nb) = p.dim_bits();
+    let ring = p.ring_rows();
+    let ab = index_bits(ring);
+    let db = value_bits(p.acc_rows);
+
+    // ---- Command ----
+    let cmd_valid = m.input("cmd_valid_i", 1);
+    let cmd_m = m.input("cmd_m_i", mb);
+    let cmd_k = m.input("cmd_k_i", kb);
+    let cmd_n = m.input("cmd_n_i", nb);
+    let cmd_w4 = if p.has_mode() { m.input("cmd_w4_i", 1) } else { m.lit(1, 1) };
+    let wgt_valid = m.input("wgt_valid_i", 1);
+    let wgt_data = m.input("wgt_data_i", cols * ww);
+    let act_valid = m.input("act_valid_i", 1);
+    let act_data = m.input("act_data_i", rows * aw);
+    let res_ready = m.input("res_ready_i", 1);
+
+    let busy = m.reg("busy", 1, Reset::Zero);
+    let cmd_fire = cmd_valid.and(&busy.not()).named("cmd_fire");
+    let k_total = m.reg("k_total", kb + 1, Reset::Zero);
+    let n_total = m.reg("n_total", nb + 1, Reset::Zero);
+    let w4 = m.reg("w4", 1, Reset::Zero);
+    let m_left = m.reg("m_left", mb + 1, Reset::Zero);
+    let k_left = m.reg("k_left", kb + 1, Reset::Zero);
+    let n_left = m.reg("n_left", nb + 1, Reset::Zero);
+    let plus_one = |s: &Signal| s.zext(s.width() + 1).add(&m.lit(1, s.width() + 1));
+    m.next_when(&k_total, &cmd_fire, &plus_one(&cmd_k));
+    m.next_when(&n_total, &cmd_fire, &plus_one(&cmd_n));
+    m.next_when(&w4, &cmd_fire, &cmd_w4);
+
+    // ---- Weight loader: R beats per tile, zeros for K-rows past K ----
+    let have_next = m.reg("have_next", 1, Reset::Zero);
+    let guard = m.reg("guard", index_bits(u64::from(cols)), Reset::Zero);
+    let beat = m.reg("beat", index_bits(u64::from(rows)), Reset::Zero);
+    // Literals are clamped to the largest dimension: a count never exceeds it, so comparisons
+    // keep their meaning and the literal fits the counter.
+    let rows_lit = |w: u32| m.lit(u64::from(rows).min(p.max_k), w);
+    let k_real = k_left.gt(&rows_lit(kb + 1)).mux(&rows_lit(kb + 1), &k_left).named("k_real");
+    let beat_wide = beat.zext(beat.width().max(kb + 1) + 1);
+    let k_real_wide = k_real.zext(beat_wide.width());
+    // Beat j lands in row R-1-j: a zero beat while j < R - k_real.
+    let zero_beat = beat_wide.add(&k_real_wide).lt(&m.lit(u64::from(rows), beat_wide.width())).named("zero_beat");
+    let may_load = busy
+        .and(&have_next.not())
+        .and(&beat.ne(&beat.lit(0)).or(&guard.eq(&guard.lit(0))))
+        .named("may_load");
+    let wgt_ready = may_load.and(&zero_beat.not()).named("wgt_ready");
+    let fire = may_load.and(&zero_beat.or(&wgt_valid)).named("load_fire");
+    let last_beat = beat.eq(&beat.lit(u64::from(rows - 1))).named("last_beat");
+    let tile_loaded = fire.and(&last_beat).named("tile_loaded");
+    m.next_when(&beat, &fire, &last_beat.mux(&beat.lit(0), &beat.add(&beat.lit(1))));
+
+    // Slots past the tile's columns are zeroed; the lower lane's sign is set by the mode.
+    let tile_cols_w4 = w4.and(&m.lit(u64::from(lanes == 2), 1));
+    let col_valid = |index_w4: u64, index_w8: u64| {
+        let w = n_left.width();
+        let lit = |i: u64| m.lit(i.min(p.max_n), w);
+        n_left.gt(&tile_cols_w4.mux(&lit(index_w4), &lit(index_w8)))
+    };
+    let mut slots = Vec::new();
+    for c in 0..cols {
+        let raw = wgt_data.slice((c + 1) * ww - 1, c * ww);
+        let c = u64::from(c);
+        let slot = if lanes == 2 {
+            let lo = raw.slice(3, 0).and(&col_valid(2 * c, c).repeat(4));
+            let hi = raw.slice(7, 4).and(&col_valid(2 * c + 1, c).repeat(4));
+            let byte = hi.concat(&lo);
+            if ws == 9 { w4.and(&lo.bit(3)).concat(&byte) } else { byte }
+        } else {
+            raw.and(&col_valid(c, c).repeat(ww))
+        };
+        slots.push(slot);
+    }
+    slots.reverse();
+    let beat_value = zero_beat.mux(&m.lit(0, cols * ws), &cat(&slots.iter().collect::<Vec<_>>()));
+    let top = m.reg("shadow_top", cols * ws, Reset::Zero);
+    m.next_when(&top, &fire, &beat_value);
+    let shift_rows: Vec<Signal> = (0..rows)
+        .rev()
+        .map(|r| if r == 0 { fire.clone() } else { fire.and(&beat.ge(&beat.lit(u64::from(r)))) })
+        .collect();
+    let shift = m.reg("shadow_shift", rows, Reset::Zero);
+    m.next(&shift, &cat(&shift_rows.iter().collect::<Vec<_>>()));
+
+    // Tile descriptor and iteration.
+    let acc_rows_lit = m.lit(p.acc_rows.min(p.max_m), mb + 1);
+    let chunk = m_left.gt(&acc_rows_lit).mux(&acc_rows_lit, &m_left).resize(db).named("chunk_rows");
+    let first_k = k_left.eq(&k_total).named("first_k");
+    let last_k = k_left.le(&rows_lit(kb + 1)).named("last_k");
+    let n_lit = |v: u32| m.lit(u64::from(v).min(p.max_n), nb + 1);
+    let tile_cols = tile_cols_w4.mux(&n_lit(2 * cols), &n_lit(cols));
+    let last_n = n_left.le(&tile_cols).named("last_n");
+    let last_m = m_left.le(&acc_rows_lit).named("last_m");
+    let end_job = last_k.and(&last_n).and(&last_m).named("last_tile");
+    m.next_when(
+        &k_left,
+        &cmd_fire.or(&tile_loaded),
+        &cmd_fire.or(&last_k).mux(&cmd_fire.mux(&plus_one(&cmd_k), &k_total), &k_left.sub(&rows_lit(kb + 1))),
+    );
+    let n_step = tile_loaded.and(&last_k);
+    m.next_when(
+        &n_left,
+        &cmd_fire.or(&n_step),
+        &cmd_fire.or(&last_n).mux(&cmd_fire.mux(&plus_one(&cmd_n), &n_total), &n_left.sub(&tile_cols)),
+    );
+    let m_step = n_step.and(&last_n);
+    m.next_when(&m_left, &cmd_fire.or(&m_step), &cmd_fire.mux(&plus_one(&cmd_m), &m_left.sub(&acc_rows_lit)));
+    m.next_when(&busy, &cmd_fire.or(&tile_loaded.and(&end_job)), &cmd_fire);
+
+    let nx_rows = m.reg("next_rows", db, Reset::Zero);
+    let nx_first = m.reg("next_first_k", 1, Reset::Zero);
+    let nx_last = m.reg("next_last_k", 1, Reset::Zero);
+    let nx_end = m.reg("next_end", 1, Reset::Zero);
+    let nx_w4 = m.reg("next_w4", 1, Reset::Zero);
+    m.next_when(&nx_rows, &tile_loaded, &chunk);
+    m.next_when(&nx_first, &tile_loaded, &first_k);
+    m.next_when(&nx_last, &tile_loaded, &last_k);
+    m.next_when(&nx_end, &tile_loaded, &end_job);
+    m.next_when(&nx_w4, &tile_loaded, &w4);
+
+    // ---- Activation issue ----
+    let cur = m.reg("cur", 1, Reset::Zero);
+    let cur_rows = m.reg("cur_rows", db, Reset::Zero);
+    let cur_first = m.reg("cur_first_k", 1, Reset::Zero);
+    let cur_last = m.reg("cur_last_k", 1, Reset::Zero);
+    let cur_end = m.reg("cur_end", 1, Reset::Zero);
+    let cur_w4 = m.reg("cur_w4", 1, Reset::Zero);
+    let row_idx = m.reg("row", db, Reset::Zero);
+    let base = m.reg("ring_base", ab, Reset::Zero);
+    let used = m.reg("ring_used", ab + 1, Reset::Zero);
+    let cool = m.reg("cool", 1, Reset::Zero);
+    let rd_issue = m.wire("rd_issue", 1);
+
+    let at_last = plus_one(&row_idx).eq(&cur_rows.zext(db + 1)).named("at_last");
+    let space = cur_first.not().or(&used.lt(&m.lit(ring, ab + 1))).named("ring_space");
+    // The last row of a tile carries the switch when the next tile is loaded, waits while one is
+    // loading, and goes alone when no further tile is known.
+    let act_ready = cur
+        .and(&cool.not())
+        .and(&space)
+        .and(&at_last.not().or(&have_next).or(&busy.not()))
+        .named("act_ready");
+    let row_fire = act_ready.and(&act_valid).named("row_fire");
+    let sw_row = row_fire.and(&at_last).and(&have_next);
+    let sw_alone = cur.not().and(&have_next).and(&cool.not());
+    let switch = sw_row.or(&sw_alone).named("tile_switch");
+    let tile_done = row_fire.and(&at_last).named("tile_done");
+    m.next_when(&have_next, &tile_loaded.or(&switch), &tile_loaded);
+    let guard_start = m.lit(u64::from(cols.saturating_sub(2)), guard.width());
+    m.next(&guard, &switch.mux(&guard_start, &guard.eq(&guard.lit(0)).mux(&guard, &guard.sub(&guard.lit(1)))));
+    m.next_when(&cur, &switch.or(&tile_done), &switch);
+    for (reg, next) in [(&cur_rows, &nx_rows), (&cur_first, &nx_first), (&cur_last, &nx_last), (&cur_end, &nx_end), (&cur_w4, &nx_w4)] {
+        m.next_when(reg, &switch, next);
+    }
+    m.next_when(&row_idx, &switch.or(&row_fire), &switch.mux(&row_idx.lit(0), &row_idx.add(&row_idx.lit(1))));
+    m.next_when(&base, &tile_done.and(&cur_last), &base.add(&cur_rows.resize(ab)));
+    let alloc = row_fire.and(&cur_first);
+    let used_up = alloc.and(&rd_issue.not());
+    let used_down = rd_issue.and(&alloc.not());
+    m.next_when(&used, &used_up.or(&used_down), &used_up.mux(&used.add(&used.lit(1)), &used.sub(&used.lit(1))));
+    m.next(&cool, &tile_done.and(&cur_rows.eq(&cur_rows.lit(1))));
+
+    // Issue stage: the row (or bubble) and its control word enter the mesh and the delay line.
+    let act_q = m.reg("act", rows * aw, Reset::Zero);
+    m.next(&act_q, &act_data);
+    let sw_q = m.reg("switch", 1, Reset::Zero);
+    m.next(&sw_q, &switch);
+    let addr = base.add(&row_idx.resize(ab));
+    // Control word: {end, w4, last_k, first_k, valid, addr}.
+    let ctl = cat(&[&cur_end.and(&at_last), &cur_w4, &cur_last, &cur_first, &row_fire, &addr]);
+    let ctl_q = m.reg("ctl", ctl.width(), Reset::Zero);
+    m.next(&ctl_q, &ctl);
+
+    let pe = pe(p)?;
+    let mesh = mesh(p, &pe)?;
+    let shift_q = shift.clone();
+    let grid = m.instance(
+        "u_mesh",
+        &mesh,
+        &[("a_i", &act_q), ("sw_i", &sw_q), ("shadow_i", &top), ("shadow_en_i", &shift_q)],
+    );
+    let lp = lanes * pw;
+    let deskew = deskew_cell(p)?;
+    let deskew_chain = m.wire("deskew_chain", (cols + 1) * cols * lp);
+    let cells = m.instance_array(
+        "u_deskew",
+        &deskew,
+        cols,
+        &[
+            ("vec_i", Conn::Each(deskew_chain.slice(cols * cols * lp - 1, 0))),
+            ("col_i", Conn::Each(grid.output("psum_o"))),
+        ],
+    );
+    m.drive(&deskew_chain, &cells.output("vec_o").concat(&m.lit(0, cols * lp)));
+    let bottom = deskew_chain.slice((cols + 1) * cols * lp - 1, cols * cols * lp).named("bottom");
+
+    // ---- Accumulator ring ----
+    // The aligned bottom row of an issue at cycle t is there during t + rows + cols + 1; the
+    // ring is read one cycle earlier.
+    let ctl_cell = delay_cell("vdx_systolic_ctl_stage", ctl.width())?;
+    let ctl_pre = delay_line(&m, "ctl_delay", &ctl_cell, &ctl_q, rows + cols - 1);
+    let ctl_b = m.reg("ctl_bottom", ctl.width(), Reset::Zero);
+    m.next(&ctl_b, &ctl_pre);
+    let field = |c: &Signal, bit: u32| c.bit(ab + bit);
+    let (pre_valid, pre_first) = (field(&ctl_pre, 0), field(&ctl_pre, 1));
+    let (b_valid, b_first, b_last, b_w4, b_end) =
+        (field(&ctl_b, 0), field(&ctl_b, 1), field(&ctl_b, 2), field(&ctl_b, 3), field(&ctl_b, 4));
+    let ring_mem = m.memory("ring", lanes * cols * acc + 2, ring);
+    let acc_rd = ring_mem.read(&pre_valid.and(&pre_first.not()), &ctl_pre.slice(ab - 1, 0));
+    let mut sums = Vec::new();
+    for i in (0..lanes * cols).rev() {
+        let old = acc_rd.slice((i + 1) * acc - 1, i * acc);
+        let old = b_first.mux(&m.lit(0, acc), &old);
+        let new = bottom.slice((i + 1) * pw - 1, i * pw);
+        let new = if p.signed { new.as_signed().resize(acc).as_unsigned() } else { new.resize(acc) };
+        sums.push(old.add(&new));
+    }
+    let sums = cat(&sums.iter().collect::<Vec<_>>());
+    ring_mem.write(&b_valid, &ctl_b.slice(ab - 1, 0), &cat(&[&b_end, &b_w4, &sums]));
+    let final_write = b_valid.and(&b_last).named("final_write");
+
+    // ---- Reader: finished rows, in order, into the result queue ----
+    let avail = m.reg("ready_rows", ab + 1, Reset::Zero);
+    let rd_ptr = m.reg("rd_ptr", ab, Reset::Zero);
+    let depth = p.queue_depth();
+    let outstanding = m.reg("res_outstanding", value_bits(u64::from(depth)), Reset::Zero);
+    let issue = avail.ne(&avail.lit(0)).and(&outstanding.lt(&outstanding.lit(u64::from(depth)))).named("rd_issue_now");
+    m.drive(&rd_issue, &issue);
+    let av_up = final_write.and(&issue.not());
+    let av_down = issue.and(&final_write.not());
+    m.next_when(&avail, &av_up.or(&av_down), &av_up.mux(&avail.add(&avail.lit(1)), &avail.sub(&avail.lit(1))));
+    m.next_when(&rd_ptr, &issue, &rd_ptr.add(&rd_ptr.lit(1)));
+    let out_row = ring_mem.read(&issue, &rd_ptr);
+    let read_valid = m.reg("read_valid", 1, Reset::Zero);
+    m.next(&read_valid, &issue);
+    let row_w4 = out_row.bit(lanes * cols * acc);
+    let row_end = out_row.bit(lanes * cols * acc + 1);
+    let lanes_row = out_row.slice(lanes * cols * acc - 1, 0);
+    let shaped = if lanes == 2 {
+        let combined: Vec<Signal> = (0..cols)
+            .rev()
+            .map(|c| {
+                let lo = lanes_row.slice((2 * c + 1) * acc - 1, 2 * c * acc);
+                let hi = lanes_row.slice((2 * c + 2) * acc - 1, (2 * c + 1) * acc);
+                hi.shl(4).add(&lo)
+            })
+            .collect();
+        let w8 = m.lit(0, cols * acc).concat(&cat(&combined.iter().collect::<Vec<_>>()));
+        row_w4.mux(&lanes_row, &w8)
+    } else {
+        lanes_row
+    };
+    let mut stage_valid = read_valid;
+    let mut stage_data = row_end.concat(&shaped);
+    for s in 0..p.out_regs {
+        let v = m.reg(&format!("out_valid_s{s}"), 1, Reset::Zero);
+        m.next(&v, &stage_valid);
+        let d = m.reg(&format!("out_data_s{s}"), stage_data.width(), Reset::Zero);
+        m.next_when(&d, &stage_valid, &stage_data);
+        stage_valid = v;
+        stage_data = d;
+    }
+    let pop = m.wire("res_pop", 1);
+    let q = queue(&m, "res_queue", p.queue_depth(), &stage_valid, &stage_data, &pop);
+    m.drive(&pop, &q.valid.and(&res_ready));
+    let out_up = issue.and(&pop.not());
+    let out_down = pop.and(&issue.not());
+    m.next_when(
+        &outstanding,
+        &out_up.or(&out_down),
+        &out_up.mux(&outstanding.add(&outstanding.lit(1)), &outstanding.sub(&outstanding.lit(1))),
+    );
+
+    m.output("cmd_ready_o", &busy.not());
+    m.output("wgt_ready_o", &wgt_ready);
+    m.output("act_ready_o", &act_ready);
+    m.output("res_valid_o", &q.valid);
+    m.output("res_data_o", &q.data.slice(lanes * cols * acc - 1, 0));
+    m.output("res_last_o", &q.data.bit(lanes * cols * acc));
+    m.finish()
+}
