@@ -128,6 +128,25 @@ enum BenchCommand {
         #[arg(long, default_value = "bench/results/sgu_cosim.json")]
         out: PathBuf,
     },
+    /// Systolic array: random GEMMs under backpressure on a larger array, then utilization
+    /// against shape from co-simulation cycle counts, with the cycle model's prediction error.
+    Systolic {
+        /// PE rows.
+        #[arg(long, default_value_t = 32)]
+        rows: u32,
+        /// PE columns.
+        #[arg(long, default_value_t = 32)]
+        cols: u32,
+        /// Random GEMMs of the backpressure run.
+        #[arg(long, default_value_t = 12)]
+        gemms: usize,
+        /// Seed of the GEMMs and of the stimulus.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// JSON output file.
+        #[arg(long, default_value = "bench/results/systolic.json")]
+        out: PathBuf,
+    },
     /// Co-simulation speed: Rust harness (batched and per-call) vs a C++ Verilator testbench.
     Cosim {
         /// Cycles per measurement.
@@ -167,6 +186,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench { command: BenchCommand::Sgu { lanes, cycles, out } } => {
             bench_sgu(lanes, cycles, &out)
+        }
+        Command::Bench { command: BenchCommand::Systolic { rows, cols, gemms, seed, out } } => {
+            bench_systolic(rows, cols, gemms, seed, &out)
         }
         Command::Bench { command: BenchCommand::SguStats { samples, out } } => {
             vdx::blocks::sgu::stats::run_bench(samples, &out).map(|_| ())
@@ -420,11 +442,7 @@ fn bench_cosim(cycles: u64, repeats: usize, out: &Path) -> Result<()> {
             "per_call_ratio": s.per_call_ratio,
         })).collect::<Vec<_>>(),
     });
-    if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
-    std::fs::write(out, serde_json::to_string_pretty(&json)? + "\n")
-        .with_context(|| format!("writing {}", out.display()))?;
+    write_json(out, &json)?;
     println!(
         "{:<18} {:>9} {:>14} {:>14} {:>8} {:>14} {:>8}",
         "design", "cycles", "C++ Mcyc/s", "batched", "ratio", "per-call", "ratio"
@@ -457,6 +475,32 @@ fn pin_to_one_cpu() -> bool {
         .stdout(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// Writes `value` as pretty JSON to `out`, creating its folder.
+fn write_json(out: &Path, value: &impl serde::Serialize) -> Result<()> {
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(out, serde_json::to_string_pretty(value)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn bench_systolic(rows: u32, cols: u32, gemms: usize, seed: u64, out: &Path) -> Result<()> {
+    use vdx::blocks::systolic::{SystolicParams, bench};
+    let params = SystolicParams { rows, cols, ..SystolicParams::default() };
+    let issues = params.validate();
+    if !issues.is_empty() {
+        let text: Vec<String> = issues.iter().map(|i| format!("--{}: {}", i.field, i.message)).collect();
+        bail!("{}", text.join("; "));
+    }
+    let bar = spinner("systolic bench".into());
+    let report = bench::run(&params, gemms, seed, &|what| bar.set_message(what.to_string()))?;
+    bar.finish_and_clear();
+    print!("{}", bench::format_report(&report));
+    write_json(out, &report)
 }
 
 fn bench_sgu(lanes: u32, cycles: u64, out: &Path) -> Result<()> {
@@ -516,11 +560,7 @@ fn bench_sgu(lanes: u32, cycles: u64, out: &Path) -> Result<()> {
             "h200_gsamples_per_s": 311.0,
         },
     });
-    if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
-    std::fs::write(out, serde_json::to_string_pretty(&json)? + "\n")
-        .with_context(|| format!("writing {}", out.display()))?;
+    write_json(out, &json)?;
     println!("{} with {lanes} lanes (Verilator build {build_s:.1} s)", src.top);
     println!(
         "  random backpressure: {compared} samples equal to the golden model in {cycles} cycles ({random_s:.1} s)"

@@ -9,10 +9,9 @@ use rand::rngs::StdRng;
 use vdx::blocks::BlockParams;
 use vdx::blocks::systolic::SystolicParams;
 use vdx::blocks::systolic::golden::{Gemm, predict};
-use vdx::blocks::systolic::tb::{Pace, ShapeLimits, SystolicBench, random_gemms};
+use vdx::blocks::systolic::tb::{Pace, ShapeLimits, SystolicBench, random_gemms, run_until_done};
 use vdx::hdl::Design;
-use vdx::sim::CycleSim;
-use vdx::sim::check::{CheckError, run_checked};
+use vdx::sim::check::run_checked;
 use vdx::sim::verilator::VerilatorDut;
 
 fn params(rows: u32, cols: u32, acc_rows: u64) -> SystolicParams {
@@ -24,23 +23,9 @@ fn dut(p: &SystolicParams) -> VerilatorDut {
     VerilatorDut::build(&src).unwrap()
 }
 
-/// Runs `bench` until every result is back (or `cycles` pass) and returns the cycles used.
+/// Runs `bench` until every result is back and returns the cycles used.
 fn run(p: &SystolicParams, bench: &mut SystolicBench, cycles: u64, seed: u64) -> u64 {
-    let mut dut = dut(p);
-    let mut used = 0;
-    while used < cycles && !bench.finished() {
-        let step = 500.min(cycles - used);
-        if let Err(e) = run_checked(&mut dut, bench, step, seed) {
-            let e = match e {
-                CheckError::Diverged(d) => dut.mismatch_at(seed, d.cycle, d.to_string()),
-                CheckError::Sim(e) => e,
-            };
-            panic!("{p:?}: {e}");
-        }
-        used = dut.cycles_run();
-    }
-    assert!(bench.finished(), "{p:?}: {} of {} results after {used} cycles", bench.results, bench.streams.results.len());
-    used
+    run_until_done(&mut dut(p), bench, cycles, seed).unwrap_or_else(|e| panic!("{p:?}: {e}"))
 }
 
 fn random_run(p: &SystolicParams, gemms: usize, pace: Pace, seed: u64) {
@@ -114,4 +99,58 @@ fn mode_switch_between_tiles_costs_no_cycle() {
     let predicted = predict(&p, &shapes);
     let measured = bench.res_cycles.last().unwrap() - bench.cmd_cycles[0] + 1;
     assert_eq!(predicted.cycles, measured, "cycle model vs co-sim ({cycles} cycles run)");
+}
+
+#[test]
+fn icarus_agrees_with_verilator_cycle_by_cycle() {
+    if !common::verilator() || !common::icarus() {
+        return;
+    }
+    use vdx::sim::check::{Recorder, replay_differs};
+    use vdx::sim::icarus::IcarusSim;
+    let p = params(3, 2, 4);
+    let mut rng = StdRng::seed_from_u64(13);
+    let list = random_gemms(&p, &mut rng, ShapeLimits::around(&p), 8);
+    let mut bench = SystolicBench::new(&p, &list, Pace::RANDOM, 13);
+    let mut dut = dut(&p);
+    let mut recorder = Recorder::new(&mut bench);
+    run_checked(&mut dut, &mut recorder, 3_000, 13).unwrap_or_else(|e| panic!("{e:?}"));
+    let (inputs, outputs) = (std::mem::take(&mut recorder.inputs), std::mem::take(&mut recorder.outputs));
+    assert!(bench.finished(), "{} of {} results", bench.results, bench.streams.results.len());
+    let src = Design::single(&p.build().unwrap()).emit().sim_source(0);
+    let mut icarus = IcarusSim::build(&src).unwrap();
+    let differs = replay_differs(&mut icarus, &inputs, &outputs).unwrap();
+    assert_eq!(differs, None, "Icarus and Verilator differ");
+    // The comparison itself notices a single flipped bit.
+    let mut tampered = outputs.clone();
+    let at = tampered.len() / 2;
+    tampered[at] ^= 1;
+    let mut icarus = IcarusSim::build(&src).unwrap();
+    assert!(replay_differs(&mut icarus, &inputs, &tampered).unwrap().is_some());
+}
+
+#[test]
+fn cycle_model_predicts_random_streams() {
+    if !common::verilator() {
+        return;
+    }
+    // Short chunks make tiles wait for weights; one-row chunks need a spare cycle.
+    for (p, seed) in [(params(4, 4, 16), 20), (params(4, 3, 2), 21), (params(3, 5, 1), 22), (params(8, 8, 8), 23)] {
+        let mut rng = StdRng::seed_from_u64(seed);
+        for round in 0..4 {
+            let list = random_gemms(&p, &mut rng, ShapeLimits::around(&p), 1 + round);
+            let mut bench = SystolicBench::new(&p, &list, Pace::FULL, seed);
+            run(&p, &mut bench, 1_000_000, seed);
+            let shapes: Vec<_> = list.iter().map(|g| (g.m, g.k, g.n, g.w4)).collect();
+            let measured = bench.res_cycles.last().unwrap() - bench.cmd_cycles[0] + 1;
+            let predicted = predict(&p, &shapes).cycles;
+            println!("{}x{} acc_rows {} {shapes:?}: measured {measured}, predicted {predicted}", p.rows, p.cols, p.acc_rows);
+            assert!(
+                predicted.abs_diff(measured) * 50 <= measured,
+                "{shapes:?} on {}x{}: predicted {predicted}, measured {measured}",
+                p.rows,
+                p.cols
+            );
+        }
+    }
 }

@@ -82,3 +82,57 @@ pub fn run_checked(
     }
     Ok(checks)
 }
+
+/// Wraps a model and keeps every input and output frame of the run, so that a reactive run on
+/// one simulator can be replayed open-loop on another and the two compared cycle by cycle.
+pub struct Recorder<'a> {
+    /// The model that makes stimulus and checks.
+    pub model: &'a mut dyn CycleModel,
+    /// Input frames, one per cycle, concatenated.
+    pub inputs: Vec<u32>,
+    /// Output frames, one per cycle, concatenated.
+    pub outputs: Vec<u32>,
+}
+
+impl<'a> Recorder<'a> {
+    /// A recorder around `model`.
+    pub fn new(model: &'a mut dyn CycleModel) -> Self {
+        Recorder { model, inputs: Vec::new(), outputs: Vec::new() }
+    }
+}
+
+impl CycleModel for Recorder<'_> {
+    fn stimulus(&mut self, rng: &mut StdRng, layout: &PortLayout, frame: &mut [u32]) {
+        self.model.stimulus(rng, layout, frame);
+        self.inputs.extend_from_slice(frame);
+    }
+
+    fn check(&mut self, layout: &PortLayout, inputs: &[u32], outputs: &[u32]) -> Result<u64, String> {
+        self.outputs.extend_from_slice(outputs);
+        self.model.check(layout, inputs, outputs)
+    }
+
+    fn reactive(&self) -> bool {
+        self.model.reactive()
+    }
+}
+
+/// Replays `inputs` on `sim` in one run and returns the first cycle whose outputs differ from
+/// `outputs` (with the names of the differing ports), or `None` when every cycle agrees.
+pub fn replay_differs(
+    sim: &mut dyn CycleSim,
+    inputs: &[u32],
+    outputs: &[u32],
+) -> Result<Option<(u64, Vec<String>)>, SimError> {
+    let layout = sim.layout().clone();
+    let mut got = vec![0u32; outputs.len()];
+    sim.run(inputs, &mut got)?;
+    let words = layout.out_words.max(1);
+    for (cycle, (a, b)) in got.chunks(words).zip(outputs.chunks(words)).enumerate() {
+        if a != b {
+            let ports = layout.outputs.iter().filter(|s| s.get_words(a) != s.get_words(b)).map(|s| s.name.clone());
+            return Ok(Some((cycle as u64, ports.collect())));
+        }
+    }
+    Ok(None)
+}

@@ -273,12 +273,16 @@ pub struct Prediction {
     pub utilization: f64,
 }
 
-/// Timing of the hardware at tile granularity, assuming every stream is always valid and ready
-/// and the commands are queued from cycle 1 on. It follows the rules of the sequencer, not its
-/// registers: a load takes `rows` cycles and starts once the previous tile has been switched in
-/// and its switch wave has cleared the chain (`cols - 1` cycles), a tile's last row waits for the
-/// next tile's weights and carries the switch, a one-row tile costs a spare cycle, results leave
-/// [`SystolicParams::result_latency`] cycles after their row, one per cycle.
+/// Timing of the hardware, row by row, assuming every stream is always valid and ready and the
+/// commands are queued from cycle 1 on. It follows the rules of the sequencer, not its
+/// registers:
+/// - a weight load takes `rows` cycles; it starts once the previous tile has been switched in
+///   and the switch wave has cleared the chain (`cols - 1` cycles later);
+/// - a tile's last activation row waits for the next tile's weights and carries the switch; the
+///   first tile is switched in by a bubble; a one-row tile is followed by a spare cycle;
+/// - a row of a job's first K-tile takes a ring row, which is free again when the reader has
+///   read the job's result for it; the ring holds `2·acc_rows` rows;
+/// - results leave [`SystolicParams::result_latency`] cycles after their row, one per cycle.
 pub fn predict(p: &SystolicParams, gemms: &[(usize, usize, usize, bool)]) -> Prediction {
     let (r, c) = (u64::from(p.rows), u64::from(p.cols));
     let mut tiles = Vec::new();
@@ -287,46 +291,72 @@ pub fn predict(p: &SystolicParams, gemms: &[(usize, usize, usize, bool)]) -> Pre
         tiles.extend(planned.iter().enumerate().map(|(i, t)| (i == 0, *t)));
     }
     let count = tiles.len();
-    let (mut load_end, mut switch, mut first_row) = (vec![0u64; count], vec![0u64; count], vec![0u64; count]);
     let start = 1u64;
-    // Command transfer of the command being loaded.
-    let mut cmd_fire = start;
-    let mut result_at = 0u64;
     let guard = (c - 1).max(1);
-    for j in 0..count {
-        let opens_command = tiles[j].0;
-        let mut load_start = if opens_command {
+    let read_after = r + c + 2; // the reader reads a finished row this long after its issue
+    let mut cmd_fire = start;
+    let load_end_of = |j: usize, prev_load_end: u64, prev_switch: Option<u64>, cmd_fire: &mut u64| {
+        let (opens, _) = tiles[j];
+        let mut from = if opens {
             if j > 0 {
-                cmd_fire = load_end[j - 1] + 1;
+                *cmd_fire = prev_load_end + 1;
             }
-            cmd_fire + 1
+            *cmd_fire + 1
         } else {
-            load_end[j - 1] + 1
+            prev_load_end + 1
         };
-        if j > 0 {
-            load_start = load_start.max(switch[j - 1] + guard);
+        if let Some(sw) = prev_switch {
+            from = from.max(sw + guard);
         }
-        load_end[j] = load_start + r - 1;
-        switch[j] = if j == 0 {
-            load_end[0] + 1
-        } else {
-            // The previous tile's last row carries the switch once the weights are in.
-            let prev_rows = tiles[j - 1].1.rows as u64;
-            (first_row[j - 1] + prev_rows - 1).max(load_end[j] + 1)
-        };
-        // A one-row tile is followed by a spare cycle (its ring row is written and read back).
-        let spare = u64::from(j > 0 && tiles[j - 1].1.rows == 1);
-        first_row[j] = switch[j] + 1 + spare;
-    }
+        from + r - 1
+    };
+    let mut load_end = load_end_of(0, 0, None, &mut cmd_fire);
+    let mut switch = load_end + 1;
+    let mut spare = 0;
+    // Ring rows in allocation order: the cycle each is read (free from the next cycle on).
+    let mut ring: std::collections::VecDeque<u64> = std::collections::VecDeque::new();
+    let mut allocated = 0usize; // ring rows taken so far
+    let mut freed = 0usize; // ring rows dropped from the front of `ring`
+    let mut job_first = 0usize; // allocation index of the current job's first row
+    let (mut last_read, mut result_at) = (0u64, 0u64);
     for j in 0..count {
         let t = tiles[j].1;
-        if !t.last_k {
-            continue;
+        // The next tile's load may start once this tile is switched in.
+        let next_load_end = (j + 1 < count).then(|| load_end_of(j + 1, load_end, Some(switch), &mut cmd_fire));
+        if t.first_k {
+            job_first = allocated;
         }
-        let last_row = if j + 1 < count { switch[j + 1] } else { first_row[j] + t.rows as u64 - 1 };
-        for i in 0..t.rows as u64 {
-            let issued = if i + 1 == t.rows as u64 { last_row } else { first_row[j] + i };
-            result_at = (issued + p.result_latency()).max(result_at + 1);
+        let mut at = switch + spare;
+        for i in 0..t.rows {
+            at += 1;
+            if t.first_k {
+                while ring.front().is_some_and(|&read| read < at) {
+                    ring.pop_front();
+                    freed += 1;
+                }
+                if ring.len() as u64 >= p.ring_rows() {
+                    at = at.max(ring.pop_front().expect("full") + 1);
+                    freed += 1;
+                }
+                ring.push_back(u64::MAX);
+                allocated += 1;
+            }
+            if i + 1 == t.rows
+                && let Some(ready) = next_load_end
+            {
+                at = at.max(ready + 1);
+            }
+            if t.last_k {
+                last_read = (at + read_after).max(last_read + 1);
+                result_at = last_read + p.result_latency() - read_after;
+                let slot = job_first + i - freed;
+                ring[slot] = last_read;
+            }
+        }
+        spare = u64::from(t.rows == 1);
+        if let Some(ready) = next_load_end {
+            load_end = ready;
+            switch = at;
         }
     }
     let macs: f64 = gemms.iter().map(|&(m, k, n, w4)| (m * k * n) as f64 / p.peak_macs(w4) as f64).sum();

@@ -60,7 +60,9 @@
 //! cycles plus `cols - 1` for the previous switch to clear the chain); shorter tiles wait for
 //! their weights. [`golden::CycleModel`] predicts the cycle count of a command stream.
 
+pub mod bench;
 pub mod golden;
+pub mod qor;
 pub mod rtl;
 pub mod tb;
 
