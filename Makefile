@@ -4,7 +4,7 @@ CARGO ?= cargo
 export VDX_CACHE_DIR ?= $(CURDIR)/target/vdx-cache
 VDX := target/release/vdx
 
-.PHONY: setup build demo test bench-cosim bench-sgu qor-sgu clean
+.PHONY: setup build demo test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic clean
 
 setup:
 	@scripts/setup.sh
@@ -31,6 +31,14 @@ bench-sgu: setup build
 # Area and timing of one SGU lane on the OSU 0.18 um cells (Yosys + OpenSTA).
 qor-sgu: setup build
 	$(VDX) synth --block sgu --set lanes=1 --top vdx_sgu_pair --out rtl_out/qor/sgu_pair
+
+# Systolic array: random GEMMs on 32x32 under backpressure, utilization against shape.
+bench-systolic: setup build
+	$(VDX) bench systolic
+
+# Area of one PE against its parts and its critical path, for three precisions.
+qor-systolic: setup
+	$(CARGO) test --release --test systolic_qor -- --nocapture --include-ignored
 
 clean:
 	$(CARGO) clean

@@ -226,3 +226,27 @@ fn bad_sgu_parameters_are_named() {
     }
     assert!(!tmp.path().join("o").exists());
 }
+
+#[test]
+fn bad_systolic_parameters_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (sets, message) in [
+        (&["rows=0"][..], "rows: 0 is out of range 1..=256"),
+        (
+            &["acc_width=24", "max_k=4096"][..],
+            "acc_width: 24 bits is too narrow for max_k = 4096: a 4096-long dot product of signed 8-bit \
+             activations and 8-bit weights needs 28 bits",
+        ),
+        (&["weight_width=6"][..], "weight_width: 6 is not supported"),
+        (&["acc_rows=100"][..], "acc_rows: 100 must be a power of two"),
+    ] {
+        let mut args = vec!["gen", "--block", "systolic_ws", "--out", "o"];
+        for s in sets {
+            args.extend(["--set", s]);
+        }
+        let (ok, _, stderr) = vdx(&args, tmp.path());
+        assert!(!ok, "{sets:?}");
+        assert!(stderr.contains(message), "expected `{message}` in:\n{stderr}");
+    }
+    assert!(!tmp.path().join("o").exists());
+}

@@ -34,6 +34,11 @@ impl Bits {
         Self::from_words(&[], width)
     }
 
+    /// All ones.
+    pub fn ones(width: u32) -> Self {
+        Self::from_words(&vec![u64::MAX; width.div_ceil(64) as usize], width)
+    }
+
     /// Width in bits.
     pub fn width(&self) -> u32 {
         self.width

@@ -24,7 +24,8 @@ const MAX_INLINE_OPS: usize = 6;
 
 /// A module placed by a generate loop of at least this many instances is verilated once and
 /// linked per instance (a Verilator `hier_block`), so the simulator build does not grow with the
-/// instance count.
+/// instance count. Only the outermost such modules are: one inside another is verilated once as
+/// part of the outer one.
 pub const HIER_BLOCK_MIN_INSTANCES: u32 = 16;
 
 /// A set of top modules to emit together; modules shared between tops are emitted once.
@@ -85,10 +86,21 @@ impl Design {
                 let module = state.emit_module(t);
                 let mut files = Vec::new();
                 state.collect_files(&module, &mut files);
+                // Only the outermost ones: a hierarchical block is entered through a wrapper on
+                // every evaluation, which costs more than a small module (a PE) is worth; inside
+                // an outer block the small one is verilated once anyway.
+                let mut inner = std::collections::BTreeSet::new();
+                for m in state.hier.iter().filter(|m| files.contains(&format!("{m}.v"))) {
+                    let mut below = Vec::new();
+                    for child in state.children.get(m).into_iter().flatten() {
+                        state.collect_files(child, &mut below);
+                    }
+                    inner.extend(below.into_iter().filter_map(|f| f.strip_suffix(".v").map(str::to_string)));
+                }
                 let hier_blocks = files
                     .iter()
                     .filter_map(|f| f.strip_suffix(".v"))
-                    .filter(|m| state.hier.contains(*m) && *m != module)
+                    .filter(|m| state.hier.contains(*m) && *m != module && !inner.contains(*m))
                     .map(str::to_string)
                     .collect();
                 EmittedTop { module, files, ports: t.ports(), hier_blocks }
@@ -423,8 +435,15 @@ impl<'a> ModuleWriter<'a> {
                 })
                 .sum::<usize>();
             let dynamic_sra = matches!(n.node, Node::Binary(BinOp::Sra, _, _));
-            let must =
-                base.is_some() || uses[id] > 1 || needs_name[id] || dynamic_sra || size > MAX_INLINE_OPS;
+            // A signed product is written with `$signed` operands (see `definition`), which is
+            // only right in an assignment of its own width.
+            let signed_mul = n.signed && matches!(n.node, Node::Binary(BinOp::Mul, _, _));
+            let must = base.is_some()
+                || uses[id] > 1
+                || needs_name[id]
+                || dynamic_sra
+                || signed_mul
+                || size > MAX_INLINE_OPS;
             if must {
                 let raw = base.unwrap_or_else(|| op_name(&n.node).to_string());
                 self.name[id] = Some(self.namer.fresh(&raw));
@@ -460,6 +479,15 @@ impl<'a> ModuleWriter<'a> {
     /// `expr`, parenthesized unless it is an atom.
     fn operand(&self, id: NodeId) -> String {
         if self.is_atom(id) { self.expr(id) } else { format!("({})", self.expr(id)) }
+    }
+
+    /// The operand of an inlined sign extension, or `id` itself.
+    fn unextended(&self, id: NodeId) -> NodeId {
+        let id = self.resolve(id);
+        match self.d.nodes[id].node {
+            Node::Extend { a, signed: true } if self.name[id].is_none() => self.resolve(a),
+            _ => id,
+        }
     }
 
     fn signed_operand(&self, id: NodeId) -> String {
@@ -530,6 +558,14 @@ impl<'a> ModuleWriter<'a> {
                         format!("{} {sym} {}", self.signed_operand(*a), self.signed_operand(*b))
                     }
                     BinOp::Sra => format!("$signed({}) >>> {}", self.expr(*a), self.operand(*b)),
+                    // Synthesis tools size a multiplier by its operands: copied sign bits would
+                    // make a signed 8×4 product a 12×12 one. `$signed` operands extend the same
+                    // way in the product's own assignment (always named, see `assign_names`).
+                    BinOp::Mul if n.signed => format!(
+                        "$signed({}) * $signed({})",
+                        self.expr(self.unextended(*a)),
+                        self.expr(self.unextended(*b))
+                    ),
                     _ => format!("{} {sym} {}", self.operand(*a), self.operand(*b)),
                 }
             }

@@ -3,7 +3,7 @@
 //! compared with the cycle model's prediction.
 
 use super::SystolicParams;
-use super::golden::{Gemm, predict};
+use super::golden::{Gemm, Shape, predict};
 use super::tb::{Pace, ShapeLimits, SystolicBench, random_gemms, run_until_done};
 use crate::blocks::BlockParams;
 use crate::hdl::Design;
@@ -20,7 +20,7 @@ pub struct UtilizationRow {
     /// What was run, e.g. `M=256 K=256 N=64 W8A8`.
     pub case: String,
     /// The GEMMs, `(M, K, N, W4A8)`.
-    pub gemms: Vec<(usize, usize, usize, bool)>,
+    pub gemms: Vec<Shape>,
     /// Whether every GEMM has `K >= 8·rows` and `M >= 8·cols`.
     pub large: bool,
     /// Column tiles of the smallest GEMM.
@@ -66,16 +66,10 @@ pub struct BenchReport {
 /// The shapes measured for an array: GEMMs at and above `K = 8·rows`, `M = 8·cols` in both modes,
 /// shapes that are not multiples of the array, a small fill-dominated one, and a stream of
 /// GEMMs back to back that changes mode between them.
-pub fn shapes(p: &SystolicParams) -> Vec<(String, Vec<(usize, usize, usize, bool)>)> {
+pub fn shapes(p: &SystolicParams) -> Vec<(String, Vec<Shape>)> {
     let (r, c) = (p.rows as usize, p.cols as usize);
     let mut cases = Vec::new();
-    let mut modes = vec![false];
-    if p.has_mode() {
-        modes.push(true);
-    }
-    if !p.has_mode() {
-        modes = vec![true];
-    }
+    let modes = if p.has_mode() { vec![false, true] } else { vec![true] };
     for &w4 in &modes {
         let t = p.tile_cols(w4) as usize;
         for (m, k, n) in
@@ -85,7 +79,7 @@ pub fn shapes(p: &SystolicParams) -> Vec<(String, Vec<(usize, usize, usize, bool
             cases.push((format!("M={m} K={k} N={n} {mode}"), vec![(m, k, n, w4)]));
         }
     }
-    let layer: Vec<(usize, usize, usize, bool)> = (0..4)
+    let layer: Vec<Shape> = (0..4)
         .map(|i| {
             let w4 = p.has_mode() && i % 2 == 1 || !p.has_mode();
             (8 * c, 8 * r, p.tile_cols(w4) as usize, w4)
@@ -95,7 +89,7 @@ pub fn shapes(p: &SystolicParams) -> Vec<(String, Vec<(usize, usize, usize, bool
     cases
 }
 
-fn clamp_ok(p: &SystolicParams, g: &(usize, usize, usize, bool)) -> bool {
+fn fits(p: &SystolicParams, g: &Shape) -> bool {
     g.0 as u64 <= p.max_m && g.1 as u64 <= p.max_k && g.2 as u64 <= p.max_n
 }
 
@@ -116,7 +110,7 @@ pub fn run(p: &SystolicParams, gemms: usize, seed: u64, progress: &dyn Fn(&str))
     let random_results = bench.results;
 
     let mut rows = Vec::new();
-    for (case, shape) in shapes(p).into_iter().filter(|(_, s)| s.iter().all(|g| clamp_ok(p, g))) {
+    for (case, shape) in shapes(p).into_iter().filter(|(_, s)| s.iter().all(|g| fits(p, g))) {
         progress(&case);
         let gemms: Vec<Gemm> = shape.iter().map(|&(m, k, n, w4)| Gemm::random(p, &mut rng, m, k, n, w4)).collect();
         let mut bench = SystolicBench::new(p, &gemms, Pace::FULL, seed);

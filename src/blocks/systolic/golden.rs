@@ -51,6 +51,9 @@ impl Gemm {
     }
 }
 
+/// A GEMM's shape and mode: `(M, K, N, W4A8)`.
+pub type Shape = (usize, usize, usize, bool);
+
 /// One weight tile and the activation rows that stream past it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tile {
@@ -283,7 +286,7 @@ pub struct Prediction {
 /// - a row of a job's first K-tile takes a ring row, which is free again when the reader has
 ///   read the job's result for it; the ring holds `2·acc_rows` rows;
 /// - results leave [`SystolicParams::result_latency`] cycles after their row, one per cycle.
-pub fn predict(p: &SystolicParams, gemms: &[(usize, usize, usize, bool)]) -> Prediction {
+pub fn predict(p: &SystolicParams, gemms: &[Shape]) -> Prediction {
     let (r, c) = (u64::from(p.rows), u64::from(p.cols));
     let mut tiles = Vec::new();
     for &(m, k, n, w4) in gemms {
@@ -319,8 +322,7 @@ pub fn predict(p: &SystolicParams, gemms: &[(usize, usize, usize, bool)]) -> Pre
     let mut freed = 0usize; // ring rows dropped from the front of `ring`
     let mut job_first = 0usize; // allocation index of the current job's first row
     let (mut last_read, mut result_at) = (0u64, 0u64);
-    for j in 0..count {
-        let t = tiles[j].1;
+    for (j, &(_, t)) in tiles.iter().enumerate() {
         // The next tile's load may start once this tile is switched in.
         let next_load_end = (j + 1 < count).then(|| load_end_of(j + 1, load_end, Some(switch), &mut cmd_fire));
         if t.first_k {

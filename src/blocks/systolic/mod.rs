@@ -9,8 +9,9 @@
 //!   shift chain fed from the top; while one tile computes, the next is shifted in. The switch is
 //!   a one-bit pulse that travels with the last activation of a tile, so PE `(r, c)` copies its
 //!   shadow exactly when the old tile has passed it: switching tiles costs no cycle. Row `r` of
-//!   the chain only starts shifting when the wave of the previous switch has left it, which lets
-//!   the next load start `cols - 1` cycles after a switch.
+//!   the chain only starts shifting when the deepest weight of the load reaches it, so the next
+//!   load may start `cols - 1` cycles after a switch, while the switch is still passing the
+//!   lower rows.
 //! - **Precision:** with `weight_width = 8`, `cmd_w4_i` picks the mode of a GEMM. Every PE has
 //!   two 4-bit lanes (an `act × 4` and an `act × 5` multiplier and two partial sums):
 //!   - W8A8: the lanes take the high (signed) and low (unsigned) nibble of one 8-bit weight; the
@@ -58,7 +59,7 @@
 //! cycles after its last K-tile's first activation row. A tile switch costs nothing when the
 //! tile has at least `rows + cols - 1` activation rows (the next tile's weights need `rows`
 //! cycles plus `cols - 1` for the previous switch to clear the chain); shorter tiles wait for
-//! their weights. [`golden::CycleModel`] predicts the cycle count of a command stream.
+//! their weights. [`golden::predict`] gives the cycle count of a command stream.
 
 pub mod bench;
 pub mod golden;

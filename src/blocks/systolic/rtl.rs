@@ -107,22 +107,27 @@ fn row(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
     m.finish()
 }
 
-/// One stage of the input skew: hands slot 0 of the vector to its row and passes the remaining
+/// One stage of the input skew: hands slot 0 of the vectors to its row and passes the remaining
 /// slots, shifted down by one, to the next stage a cycle later.
 fn skew_cell(p: &SystolicParams) -> Result<Module, HdlError> {
     let m = ModuleBuilder::new("vdx_systolic_skew");
     header(&m, p);
-    let slot = p.act_width + 1;
-    let width = p.rows * slot;
-    let vec_i = m.input("vec_i", width);
-    m.output("take_o", &vec_i.slice(slot - 1, 0));
-    if p.rows == 1 {
+    let (aw, rows) = (p.act_width, p.rows);
+    let a_i = m.input("a_i", rows * aw);
+    let sw_i = m.input("sw_i", rows);
+    m.output("take_a_o", &a_i.slice(aw - 1, 0));
+    m.output("take_sw_o", &sw_i.bit(0));
+    if rows == 1 {
         // A single row has nothing to pass on.
-        m.output("vec_o", &m.lit(0, width));
+        m.output("a_o", &m.lit(0, aw));
+        m.output("sw_o", &m.lit(0, 1));
     } else {
-        let vec_q = m.reg("vec", width, Reset::Zero);
-        m.next(&vec_q, &vec_i.shr(slot));
-        m.output("vec_o", &vec_q);
+        let a_q = m.reg("a", rows * aw, Reset::Zero);
+        m.next(&a_q, &a_i.shr(aw));
+        let sw_q = m.reg("sw", rows, Reset::Zero);
+        m.next(&sw_q, &sw_i.shr(1));
+        m.output("a_o", &a_q);
+        m.output("sw_o", &sw_q);
     }
     m.finish()
 }
@@ -141,6 +146,62 @@ fn deskew_cell(p: &SystolicParams) -> Result<Module, HdlError> {
     m.next(&vec_q, &next);
     m.output("vec_o", &vec_q);
     m.finish()
+}
+
+/// The loader's view of one weight slot: zero the weights of missing output columns and, for
+/// signed two-lane slots, store the lower lane's sign (its top bit in W4A8 mode, 0 in W8A8).
+fn weight_slot(p: &SystolicParams) -> Result<Module, HdlError> {
+    let m = ModuleBuilder::new("vdx_systolic_weight_slot");
+    header(&m, p);
+    let ww = p.weight_width;
+    let raw = m.input("raw_i", ww);
+    let slot = if p.lanes() == 2 {
+        // valid4_i: the slot's two columns exist in W4A8 mode; valid8_i: its column in W8A8 mode.
+        let valid4 = m.input("valid4_i", 2);
+        let valid8 = m.input("valid8_i", 1);
+        let w4 = m.input("w4_i", 1);
+        let lo_valid = w4.mux(&valid4.bit(0), &valid8);
+        let hi_valid = w4.mux(&valid4.bit(1), &valid8);
+        let lo = raw.slice(3, 0).and(&lo_valid.repeat(4));
+        let byte = raw.slice(7, 4).and(&hi_valid.repeat(4)).concat(&lo);
+        if p.signed { w4.and(&lo.bit(3)).concat(&byte) } else { byte }
+    } else {
+        raw.and(&m.input("valid_i", 1).repeat(ww))
+    };
+    m.output("slot_o", &slot);
+    m.finish()
+}
+
+/// One accumulator of a ring row: the old value (zero on a job's first K-tile) plus a column's
+/// partial sum, extended to the accumulator width.
+fn acc_slot(p: &SystolicParams) -> Result<Module, HdlError> {
+    let m = ModuleBuilder::new("vdx_systolic_acc_slot");
+    header(&m, p);
+    let acc = p.acc_bits();
+    let old = m.input("old_i", acc);
+    let psum = m.input("psum_i", p.psum_width());
+    let first = m.input("first_i", 1);
+    let base = first.mux(&m.lit(0, acc), &old);
+    let add = if p.signed { psum.as_signed().resize(acc).as_unsigned() } else { psum.resize(acc) };
+    m.output("sum_o", &base.add(&add));
+    m.finish()
+}
+
+/// A W8A8 result from a column's two lane sums: `16·hi + lo`.
+fn combine_slot(p: &SystolicParams) -> Result<Module, HdlError> {
+    let m = ModuleBuilder::new("vdx_systolic_combine");
+    header(&m, p);
+    let acc = p.acc_bits();
+    let lanes = m.input("lanes_i", 2 * acc);
+    let (lo, hi) = (lanes.slice(acc - 1, 0), lanes.slice(2 * acc - 1, acc));
+    m.output("w8_o", &hi.shl(4).add(&lo));
+    m.finish()
+}
+
+/// `[j < n for j in 0..width]` as a vector (bit `j` set when `j < n`).
+fn below(m: &ModuleBuilder, n: &Signal, width: u32) -> Signal {
+    let ones = m.lit_bits(crate::hdl::Bits::ones(width));
+    ones.shl_by(n).not()
 }
 
 /// A register stage of a delay line.
@@ -174,26 +235,25 @@ fn mesh(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
     header(&m, p);
     let (aw, ws, rows, cols) = (p.act_width, p.stored_weight_width(), p.rows, p.cols);
     let lp = p.lanes() * p.psum_width();
-    let slot = aw + 1;
     let a_i = m.input("a_i", rows * aw);
     let sw_i = m.input("sw_i", 1);
     let shadow_i = m.input("shadow_i", cols * ws);
     let shadow_en_i = m.input("shadow_en_i", rows);
 
-    let slots: Vec<Signal> = (0..rows).rev().map(|r| sw_i.concat(&a_i.slice((r + 1) * aw - 1, r * aw))).collect();
-    let skew_in = cat(&slots.iter().collect::<Vec<_>>());
     let skew = skew_cell(p)?;
-    let skew_chain = m.wire("skew_chain", (rows + 1) * rows * slot);
+    let a_chain = m.wire("skew_a_chain", (rows + 1) * rows * aw);
+    let sw_chain = m.wire("skew_sw_chain", (rows + 1) * rows);
     let skews = m.instance_array(
         "u_skew",
         &skew,
         rows,
-        &[("vec_i", Conn::Each(skew_chain.slice(rows * rows * slot - 1, 0)))],
+        &[
+            ("a_i", Conn::Each(a_chain.slice(rows * rows * aw - 1, 0))),
+            ("sw_i", Conn::Each(sw_chain.slice(rows * rows - 1, 0))),
+        ],
     );
-    m.drive(&skew_chain, &skews.output("vec_o").concat(&skew_in));
-    let taken = skews.output("take_o");
-    let row_a: Vec<Signal> = (0..rows).rev().map(|r| taken.slice(r * slot + aw - 1, r * slot)).collect();
-    let row_sw: Vec<Signal> = (0..rows).rev().map(|r| taken.bit(r * slot + aw)).collect();
+    m.drive(&a_chain, &skews.output("a_o").concat(&a_i));
+    m.drive(&sw_chain, &skews.output("sw_o").concat(&sw_i.repeat(rows)));
 
     let row = row(p, pe)?;
     let psum_chain = m.wire("psum_chain", (rows + 1) * cols * lp);
@@ -203,8 +263,8 @@ fn mesh(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
         &row,
         rows,
         &[
-            ("a_i", Conn::Each(cat(&row_a.iter().collect::<Vec<_>>()))),
-            ("sw_i", Conn::Each(cat(&row_sw.iter().collect::<Vec<_>>()))),
+            ("a_i", Conn::Each(skews.output("take_a_o"))),
+            ("sw_i", Conn::Each(skews.output("take_sw_o"))),
             ("psum_i", Conn::Each(psum_chain.slice(rows * cols * lp - 1, 0))),
             ("shadow_i", Conn::Each(shadow_chain.slice(rows * cols * ws - 1, 0))),
             ("shadow_en_i", Conn::Each(shadow_en_i)),
@@ -312,35 +372,24 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
 
     // Slots past the tile's columns are zeroed; the lower lane's sign is set by the mode.
     let tile_cols_w4 = w4.and(&m.lit(u64::from(lanes == 2), 1));
-    let col_valid = |index_w4: u64, index_w8: u64| {
-        let w = n_left.width();
-        let lit = |i: u64| m.lit(i.min(p.max_n), w);
-        n_left.gt(&tile_cols_w4.mux(&lit(index_w4), &lit(index_w8)))
-    };
-    let mut slots = Vec::new();
-    for c in 0..cols {
-        let raw = wgt_data.slice((c + 1) * ww - 1, c * ww);
-        let c = u64::from(c);
-        let slot = if lanes == 2 {
-            let lo = raw.slice(3, 0).and(&col_valid(2 * c, c).repeat(4));
-            let hi = raw.slice(7, 4).and(&col_valid(2 * c + 1, c).repeat(4));
-            let byte = hi.concat(&lo);
-            if ws == 9 { w4.and(&lo.bit(3)).concat(&byte) } else { byte }
-        } else {
-            raw.and(&col_valid(c, c).repeat(ww))
-        };
-        slots.push(slot);
+    let slot_cell = weight_slot(p)?;
+    let mut conns = vec![("raw_i", Conn::Each(wgt_data.clone()))];
+    if lanes == 2 {
+        conns.push(("valid4_i", Conn::Each(below(&m, &n_left, 2 * cols).named("w4_col_valid"))));
+        conns.push(("valid8_i", Conn::Each(below(&m, &n_left, cols).named("w8_col_valid"))));
+        conns.push(("w4_i", Conn::All(w4.clone())));
+    } else {
+        conns.push(("valid_i", Conn::Each(below(&m, &n_left, cols).named("col_valid"))));
     }
-    slots.reverse();
-    let beat_value = zero_beat.mux(&m.lit(0, cols * ws), &cat(&slots.iter().collect::<Vec<_>>()));
+    let slots = m.instance_array("u_weight_slot", &slot_cell, cols, &conns).output("slot_o");
+    let beat_value = zero_beat.mux(&m.lit(0, cols * ws), &slots);
     let top = m.reg("shadow_top", cols * ws, Reset::Zero);
     m.next_when(&top, &fire, &beat_value);
-    let shift_rows: Vec<Signal> = (0..rows)
-        .rev()
-        .map(|r| if r == 0 { fire.clone() } else { fire.and(&beat.ge(&beat.lit(u64::from(r)))) })
-        .collect();
+    // Beat j shifts rows 0..=j: row r only starts once the deepest weight reaches it.
+    let reached = below(&m, &plus_one(&beat), rows).named("rows_reached");
+    let shift_rows = fire.repeat(rows).and(&reached);
     let shift = m.reg("shadow_shift", rows, Reset::Zero);
-    m.next(&shift, &cat(&shift_rows.iter().collect::<Vec<_>>()));
+    m.next(&shift, &shift_rows);
 
     // Tile descriptor and iteration.
     let acc_rows_lit = m.lit(p.acc_rows.min(p.max_m), mb + 1);
@@ -467,15 +516,15 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
         (field(&ctl_b, 0), field(&ctl_b, 1), field(&ctl_b, 2), field(&ctl_b, 3), field(&ctl_b, 4));
     let ring_mem = m.memory("ring", lanes * cols * acc + 2, ring);
     let acc_rd = ring_mem.read(&pre_valid.and(&pre_first.not()), &ctl_pre.slice(ab - 1, 0));
-    let mut sums = Vec::new();
-    for i in (0..lanes * cols).rev() {
-        let old = acc_rd.slice((i + 1) * acc - 1, i * acc);
-        let old = b_first.mux(&m.lit(0, acc), &old);
-        let new = bottom.slice((i + 1) * pw - 1, i * pw);
-        let new = if p.signed { new.as_signed().resize(acc).as_unsigned() } else { new.resize(acc) };
-        sums.push(old.add(&new));
-    }
-    let sums = cat(&sums.iter().collect::<Vec<_>>());
+    let acc_cell = acc_slot(p)?;
+    let sums = m
+        .instance_array(
+            "u_acc_slot",
+            &acc_cell,
+            lanes * cols,
+            &[("old_i", Conn::Each(acc_rd.slice(lanes * cols * acc - 1, 0))), ("psum_i", Conn::Each(bottom)), ("first_i", Conn::All(b_first.clone()))],
+        )
+        .output("sum_o");
     ring_mem.write(&b_valid, &ctl_b.slice(ab - 1, 0), &cat(&[&b_end, &b_w4, &sums]));
     let final_write = b_valid.and(&b_last).named("final_write");
 
@@ -497,16 +546,9 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     let row_end = out_row.bit(lanes * cols * acc + 1);
     let lanes_row = out_row.slice(lanes * cols * acc - 1, 0);
     let shaped = if lanes == 2 {
-        let combined: Vec<Signal> = (0..cols)
-            .rev()
-            .map(|c| {
-                let lo = lanes_row.slice((2 * c + 1) * acc - 1, 2 * c * acc);
-                let hi = lanes_row.slice((2 * c + 2) * acc - 1, (2 * c + 1) * acc);
-                hi.shl(4).add(&lo)
-            })
-            .collect();
-        let w8 = m.lit(0, cols * acc).concat(&cat(&combined.iter().collect::<Vec<_>>()));
-        row_w4.mux(&lanes_row, &w8)
+        let combine = combine_slot(p)?;
+        let w8 = m.instance_array("u_combine", &combine, cols, &[("lanes_i", Conn::Each(lanes_row.clone()))]);
+        row_w4.mux(&lanes_row, &m.lit(0, cols * acc).concat(&w8.output("w8_o")))
     } else {
         lanes_row
     };
