@@ -272,8 +272,17 @@ fn sim_cmd(select: &SelectArgs, cycles: u64, seed: u64) -> Result<()> {
     let plans = generate::plan(&config, &selection(select))?;
     let mut rows = Vec::new();
     let mut failed = 0;
+    // Instances with the same block and parameters (the three compute dies' arrays) build the
+    // same design and see the same stimulus: simulate it once.
+    let mut done: Vec<(String, String, String)> = Vec::new();
     for plan in &plans {
         for u in &plan.units {
+            let key = format!("{}:{}", u.block, u.params.params_table());
+            if let Some((_, first, status)) = done.iter().find(|(k, _, _)| *k == key) {
+                let detail = format!("same block and parameters as {first}");
+                rows.push((plan.die.clone(), u.instance.clone(), u.block, status.clone(), detail));
+                continue;
+            }
             let bar = spinner(format!("{}/{}: Verilator build + {cycles} cycles", plan.die, u.instance));
             let result = u.params.cosim(CosimRun { cycles, seed });
             bar.finish_and_clear();
@@ -292,6 +301,7 @@ fn sim_cmd(select: &SelectArgs, cycles: u64, seed: u64) -> Result<()> {
                     ("FAIL".to_string(), e.to_string())
                 }
             };
+            done.push((key, format!("{}/{}", plan.die, u.instance), status.clone()));
             rows.push((plan.die.clone(), u.instance.clone(), u.block, status, detail));
         }
         for (inst, block) in &plan.unavailable {
