@@ -290,9 +290,13 @@ fn sim_cmd(select: &SelectArgs, cycles: u64, seed: u64) -> Result<()> {
                 Ok(r) => (
                     "PASS".to_string(),
                     format!(
-                        "{} checks, {:.2} Mcycles/s, model ready in {:.1} s",
+                        "{} checks, {}, model ready in {:.1} s",
                         r.checks,
-                        r.cycles_per_second / 1e6,
+                        if r.cycles_per_second >= 1e5 {
+                            format!("{:.2} Mcycles/s", r.cycles_per_second / 1e6)
+                        } else {
+                            format!("{:.2} kcycles/s", r.cycles_per_second / 1e3)
+                        },
                         r.build_seconds
                     ),
                 ),
