@@ -38,7 +38,7 @@ bench-systolic: setup build
 
 # Area of one PE against its parts and its critical path, for three precisions.
 qor-systolic: setup
-	$(CARGO) test --release --test systolic_qor -- --nocapture --include-ignored
+	$(CARGO) test --release --test systolic_qor -- --nocapture
 
 clean:
 	$(CARGO) clean
