@@ -50,3 +50,20 @@ fn hierarchy_with_generate_loop_and_memory() {
     settings().bind(|| insta::assert_snapshot!("acc_array", text));
     common::assert_lint_clean(&out);
 }
+
+#[test]
+fn systolic_2x2_all_modules() {
+    let p = vdx::blocks::systolic::SystolicParams {
+        rows: 2,
+        cols: 2,
+        max_k: 16,
+        max_m: 16,
+        max_n: 16,
+        acc_rows: 4,
+        ..Default::default()
+    };
+    let out = Design::single(&p.build().unwrap()).emit();
+    let text: String = out.files.iter().map(|f| format!("==> {}\n{}", f.name, f.text)).collect();
+    settings().bind(|| insta::assert_snapshot!("systolic_2x2", text));
+    common::assert_lint_clean(&out);
+}

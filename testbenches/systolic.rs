@@ -53,7 +53,12 @@ fn random_gemms_small_arrays() {
     random_run(&params(3, 5, 2), 20, Pace::RANDOM, 3);
     random_run(&SystolicParams { signed: false, out_regs: 0, ..params(4, 3, 8) }, 20, Pace::RANDOM, 4);
     random_run(&SystolicParams { weight_width: 4, out_regs: 3, ..params(4, 4, 4) }, 20, Pace::RANDOM, 5);
-    random_run(&SystolicParams { weight_width: 4, signed: false, act_width: 6, ..params(2, 3, 2) }, 20, Pace::RANDOM, 6);
+    random_run(
+        &SystolicParams { weight_width: 4, signed: false, act_width: 6, ..params(2, 3, 2) },
+        20,
+        Pace::RANDOM,
+        6,
+    );
 }
 
 #[test]
@@ -84,11 +89,10 @@ fn mode_switch_between_tiles_costs_no_cycle() {
     let p = params(4, 4, 16);
     let mut rng = StdRng::seed_from_u64(12);
     // Chunks of 16 rows >= rows + cols - 1: every switch rides on a row.
-    let gemms: Vec<Gemm> =
-        [(16, 8, 8, true), (16, 12, 4, false), (32, 4, 16, true), (16, 8, 8, false)]
-            .iter()
-            .map(|&(m, k, n, w4)| Gemm::random(&p, &mut rng, m, k, n, w4))
-            .collect();
+    let gemms: Vec<Gemm> = [(16, 8, 8, true), (16, 12, 4, false), (32, 4, 16, true), (16, 8, 8, false)]
+        .iter()
+        .map(|&(m, k, n, w4)| Gemm::random(&p, &mut rng, m, k, n, w4))
+        .collect();
     let mut bench = SystolicBench::new(&p, &gemms, Pace::FULL, 12);
     let cycles = run(&p, &mut bench, 100_000, 12);
     let acts = &bench.act_cycles;
@@ -135,7 +139,9 @@ fn cycle_model_predicts_random_streams() {
         return;
     }
     // Short chunks make tiles wait for weights; one-row chunks need a spare cycle.
-    for (p, seed) in [(params(4, 4, 16), 20), (params(4, 3, 2), 21), (params(3, 5, 1), 22), (params(8, 8, 8), 23)] {
+    for (p, seed) in
+        [(params(4, 4, 16), 20), (params(4, 3, 2), 21), (params(3, 5, 1), 22), (params(8, 8, 8), 23)]
+    {
         let mut rng = StdRng::seed_from_u64(seed);
         for round in 0..4 {
             let list = random_gemms(&p, &mut rng, ShapeLimits::around(&p), 1 + round);
@@ -144,7 +150,10 @@ fn cycle_model_predicts_random_streams() {
             let shapes: Vec<_> = list.iter().map(|g| (g.m, g.k, g.n, g.w4)).collect();
             let measured = bench.res_cycles.last().unwrap() - bench.cmd_cycles[0] + 1;
             let predicted = predict(&p, &shapes).cycles;
-            println!("{}x{} acc_rows {} {shapes:?}: measured {measured}, predicted {predicted}", p.rows, p.cols, p.acc_rows);
+            println!(
+                "{}x{} acc_rows {} {shapes:?}: measured {measured}, predicted {predicted}",
+                p.rows, p.cols, p.acc_rows
+            );
             assert!(
                 predicted.abs_diff(measured) * 50 <= measured,
                 "{shapes:?} on {}x{}: predicted {predicted}, measured {measured}",
@@ -157,7 +166,9 @@ fn cycle_model_predicts_random_streams() {
 
 #[test]
 fn verilog_grows_with_distinct_modules_not_with_pes() {
-    let emit = |rows, cols| Design::single(&SystolicParams { rows, cols, ..Default::default() }.build().unwrap()).emit();
+    let emit = |rows, cols| {
+        Design::single(&SystolicParams { rows, cols, ..Default::default() }.build().unwrap()).emit()
+    };
     let (small, large) = (emit(16, 16), emit(128, 128));
     let names = |e: &vdx::hdl::Emitted| e.files.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
     assert_eq!(names(&small), names(&large));

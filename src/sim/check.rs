@@ -130,7 +130,8 @@ pub fn replay_differs(
     let words = layout.out_words.max(1);
     for (cycle, (a, b)) in got.chunks(words).zip(outputs.chunks(words)).enumerate() {
         if a != b {
-            let ports = layout.outputs.iter().filter(|s| s.get_words(a) != s.get_words(b)).map(|s| s.name.clone());
+            let ports =
+                layout.outputs.iter().filter(|s| s.get_words(a) != s.get_words(b)).map(|s| s.name.clone());
             return Ok(Some((cycle as u64, ports.collect())));
         }
     }

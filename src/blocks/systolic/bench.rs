@@ -72,9 +72,14 @@ pub fn shapes(p: &SystolicParams) -> Vec<(String, Vec<Shape>)> {
     let modes = if p.has_mode() { vec![false, true] } else { vec![true] };
     for &w4 in &modes {
         let t = p.tile_cols(w4) as usize;
-        for (m, k, n) in
-            [(8 * c, 8 * r, t), (8 * c, 8 * r, 2 * t), (8 * c, 8 * r, 4 * t), (16 * c, 16 * r, 2 * t), (8 * c + 3, 8 * r + 5, 2 * t + 1), (c, r, t)]
-        {
+        for (m, k, n) in [
+            (8 * c, 8 * r, t),
+            (8 * c, 8 * r, 2 * t),
+            (8 * c, 8 * r, 4 * t),
+            (16 * c, 16 * r, 2 * t),
+            (8 * c + 3, 8 * r + 5, 2 * t + 1),
+            (c, r, t),
+        ] {
             let mode = if w4 { "W4A8" } else { "W8A8" };
             cases.push((format!("M={m} K={k} N={n} {mode}"), vec![(m, k, n, w4)]));
         }
@@ -95,7 +100,12 @@ fn fits(p: &SystolicParams, g: &Shape) -> bool {
 
 /// Runs the bench on `p`: `gemms` random GEMMs under backpressure, then the utilization shapes.
 /// `progress` is told what runs.
-pub fn run(p: &SystolicParams, gemms: usize, seed: u64, progress: &dyn Fn(&str)) -> Result<BenchReport, SimError> {
+pub fn run(
+    p: &SystolicParams,
+    gemms: usize,
+    seed: u64,
+    progress: &dyn Fn(&str),
+) -> Result<BenchReport, SimError> {
     let src = Design::single(&p.build().map_err(|e| SimError::Design(e.to_string()))?).emit().sim_source(0);
     progress(&format!("Verilator build of {}x{}", p.rows, p.cols));
     let t = std::time::Instant::now();
@@ -112,7 +122,8 @@ pub fn run(p: &SystolicParams, gemms: usize, seed: u64, progress: &dyn Fn(&str))
     let mut rows = Vec::new();
     for (case, shape) in shapes(p).into_iter().filter(|(_, s)| s.iter().all(|g| fits(p, g))) {
         progress(&case);
-        let gemms: Vec<Gemm> = shape.iter().map(|&(m, k, n, w4)| Gemm::random(p, &mut rng, m, k, n, w4)).collect();
+        let gemms: Vec<Gemm> =
+            shape.iter().map(|&(m, k, n, w4)| Gemm::random(p, &mut rng, m, k, n, w4)).collect();
         let mut bench = SystolicBench::new(p, &gemms, Pace::FULL, seed);
         run_until_done(&mut dut, &mut bench, 50_000_000, seed)?;
         let first = bench.cmd_cycles[0];

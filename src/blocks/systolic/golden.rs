@@ -23,7 +23,14 @@ pub struct Gemm {
 
 impl Gemm {
     /// A GEMM with uniformly random operands over the full range of the mode.
-    pub fn random(p: &SystolicParams, rng: &mut impl rand::RngExt, m: usize, k: usize, n: usize, w4: bool) -> Gemm {
+    pub fn random(
+        p: &SystolicParams,
+        rng: &mut impl rand::RngExt,
+        m: usize,
+        k: usize,
+        n: usize,
+        w4: bool,
+    ) -> Gemm {
         let (act, wgt) = (p.act_span(), p.weight_span(w4 || !p.has_mode()));
         let mut pick = |lo: i128, hi: i128, len: usize| -> Vec<i64> {
             (0..len).map(|_| rng.random_range(lo as i64..=hi as i64)).collect()
@@ -43,8 +50,9 @@ impl Gemm {
         let mut c = vec![0i128; self.m * self.n];
         for i in 0..self.m {
             for j in 0..self.n {
-                c[i * self.n + j] =
-                    (0..self.k).map(|x| i128::from(self.a[i * self.k + x]) * i128::from(self.w[x * self.n + j])).sum();
+                c[i * self.n + j] = (0..self.k)
+                    .map(|x| i128::from(self.a[i * self.k + x]) * i128::from(self.w[x * self.n + j]))
+                    .sum();
             }
         }
         c
@@ -181,7 +189,10 @@ pub fn streams(p: &SystolicParams, gemms: &[Gemm], junk: &mut impl FnMut() -> i6
     let mut s = Streams::default();
     let (aw, ww, acc) = (p.act_width, p.weight_width, p.acc_bits());
     for g in gemms {
-        assert!(g.m as u64 <= p.max_m && g.k as u64 <= p.max_k && g.n as u64 <= p.max_n, "GEMM exceeds max_m/k/n");
+        assert!(
+            g.m as u64 <= p.max_m && g.k as u64 <= p.max_k && g.n as u64 <= p.max_n,
+            "GEMM exceeds max_m/k/n"
+        );
         let w4 = g.w4 || !p.has_mode();
         s.commands.push(Command {
             m_minus_1: g.m as u64 - 1,
@@ -249,7 +260,11 @@ pub fn streams(p: &SystolicParams, gemms: &[Gemm], junk: &mut impl FnMut() -> i6
                     let mut beat = Packer::default();
                     for slot in 0..slots {
                         let v = if split {
-                            if slot < p.cols as usize { (acc_row[2 * slot + 1] << 4) + acc_row[2 * slot] } else { 0 }
+                            if slot < p.cols as usize {
+                                (acc_row[2 * slot + 1] << 4) + acc_row[2 * slot]
+                            } else {
+                                0
+                            }
                         } else {
                             acc_row[slot]
                         };
@@ -324,7 +339,8 @@ pub fn predict(p: &SystolicParams, gemms: &[Shape]) -> Prediction {
     let (mut last_read, mut result_at) = (0u64, 0u64);
     for (j, &(_, t)) in tiles.iter().enumerate() {
         // The next tile's load may start once this tile is switched in.
-        let next_load_end = (j + 1 < count).then(|| load_end_of(j + 1, load_end, Some(switch), &mut cmd_fire));
+        let next_load_end =
+            (j + 1 < count).then(|| load_end_of(j + 1, load_end, Some(switch), &mut cmd_fire));
         if t.first_k {
             job_first = allocated;
         }

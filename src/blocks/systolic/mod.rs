@@ -273,13 +273,23 @@ impl BlockParams for SystolicParams {
         vec![
             p("rows", "PE rows (K-rows of a weight tile)", d.rows.to_string(), "1..=256"),
             p("cols", "PE columns (output columns of a tile; twice in W4A8)", d.cols.to_string(), "1..=256"),
-            p("weight_width", "weight slot bits: 8 (W8A8 or W4A8 per GEMM) or 4", d.weight_width.to_string(), "4|8"),
+            p(
+                "weight_width",
+                "weight slot bits: 8 (W8A8 or W4A8 per GEMM) or 4",
+                d.weight_width.to_string(),
+                "4|8",
+            ),
             p("act_width", "activation bits", d.act_width.to_string(), "2..=16"),
             p("signed", "two's complement weights and activations", d.signed.to_string(), "true|false"),
             p("max_k", "largest K of a command; sizes the accumulators", d.max_k.to_string(), "2^1..=2^24"),
             p("max_m", "largest M of a command", d.max_m.to_string(), "2^1..=2^24"),
             p("max_n", "largest N of a command", d.max_n.to_string(), "2^1..=2^24"),
-            p("acc_width", "accumulator bits (0: derived from max_k)", d.acc_width.to_string(), "0 or derived..=64"),
+            p(
+                "acc_width",
+                "accumulator bits (0: derived from max_k)",
+                d.acc_width.to_string(),
+                "0 or derived..=64",
+            ),
             p("acc_rows", "rows of A per job; the ring holds two jobs", d.acc_rows.to_string(), "2^0..=2^16"),
             p("out_regs", "register stages before the result queue", d.out_regs.to_string(), "0..=4"),
         ]
@@ -289,7 +299,10 @@ impl BlockParams for SystolicParams {
         let mut issues = Vec::new();
         let mut range = |field: &str, value: u32, lo: u32, hi: u32| {
             if !(lo..=hi).contains(&value) {
-                issues.push(FieldIssue { field: field.into(), message: format!("{value} is out of range {lo}..={hi}") });
+                issues.push(FieldIssue {
+                    field: field.into(),
+                    message: format!("{value} is out of range {lo}..={hi}"),
+                });
             }
         };
         range("rows", self.rows, 1, 256);
@@ -299,7 +312,10 @@ impl BlockParams for SystolicParams {
         if self.weight_width != 4 && self.weight_width != 8 {
             issues.push(FieldIssue {
                 field: "weight_width".into(),
-                message: format!("{} is not supported: use 8 (W8A8 and W4A8) or 4 (W4A8 only)", self.weight_width),
+                message: format!(
+                    "{} is not supported: use 8 (W8A8 and W4A8) or 4 (W4A8 only)",
+                    self.weight_width
+                ),
             });
         }
         check_pow2(&mut issues, "max_k", self.max_k, 2, 1 << 24);

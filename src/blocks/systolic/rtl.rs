@@ -54,7 +54,10 @@ pub fn pe(p: &SystolicParams) -> Result<Module, HdlError> {
     let lane_weights: Vec<Signal> = if lanes == 1 {
         vec![signed(w_q.slice(3, 0))]
     } else if p.signed {
-        vec![w_q.slice(8, 8).concat(&w_q.slice(3, 0)).as_signed(), w_q.slice(7, 4).as_signed()]
+        vec![
+            w_q.slice(8, 8).concat(&w_q.slice(3, 0)).named("lane0_weight").as_signed(),
+            w_q.slice(7, 4).named("lane1_weight").as_signed(),
+        ]
     } else {
         vec![w_q.slice(3, 0), w_q.slice(7, 4)]
     };
@@ -93,8 +96,8 @@ fn row(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
         pe,
         cols,
         &[
-            ("a_i", Conn::Each(a_chain.slice(cols * aw - 1, 0))),
-            ("sw_i", Conn::Each(sw_chain.slice(cols - 1, 0))),
+            ("a_i", Conn::Each(a_chain.slice(cols * aw - 1, 0).named("pe_a_in"))),
+            ("sw_i", Conn::Each(sw_chain.slice(cols - 1, 0).named("pe_sw_in"))),
             ("psum_i", Conn::Each(psum_i)),
             ("shadow_i", Conn::Each(shadow_i)),
             ("shadow_en_i", Conn::All(shadow_en_i)),
@@ -162,7 +165,7 @@ fn weight_slot(p: &SystolicParams) -> Result<Module, HdlError> {
         let w4 = m.input("w4_i", 1);
         let lo_valid = w4.mux(&valid4.bit(0), &valid8);
         let hi_valid = w4.mux(&valid4.bit(1), &valid8);
-        let lo = raw.slice(3, 0).and(&lo_valid.repeat(4));
+        let lo = raw.slice(3, 0).and(&lo_valid.repeat(4)).named("lo_nibble");
         let byte = raw.slice(7, 4).and(&hi_valid.repeat(4)).concat(&lo);
         if p.signed { w4.and(&lo.bit(3)).concat(&byte) } else { byte }
     } else {
@@ -193,7 +196,7 @@ fn combine_slot(p: &SystolicParams) -> Result<Module, HdlError> {
     header(&m, p);
     let acc = p.acc_bits();
     let lanes = m.input("lanes_i", 2 * acc);
-    let (lo, hi) = (lanes.slice(acc - 1, 0), lanes.slice(2 * acc - 1, acc));
+    let (lo, hi) = (lanes.slice(acc - 1, 0), lanes.slice(2 * acc - 1, acc).named("hi_lane"));
     m.output("w8_o", &hi.shl(4).add(&lo));
     m.finish()
 }
@@ -207,6 +210,7 @@ fn below(m: &ModuleBuilder, n: &Signal, width: u32) -> Signal {
 /// A register stage of a delay line.
 fn delay_cell(name: &str, width: u32) -> Result<Module, HdlError> {
     let m = ModuleBuilder::new(name);
+    m.block(<SystolicParams as BlockParams>::BLOCK).param("width", width);
     let d_i = m.input("d_i", width);
     let q = m.reg("d", width, Reset::Zero);
     m.next(&q, &d_i);
@@ -222,7 +226,7 @@ fn delay_line(m: &ModuleBuilder, name: &str, cell: &Module, value: &Signal, dept
         &format!("u_{name}"),
         cell,
         depth,
-        &[("d_i", Conn::Each(chain.slice(depth * w - 1, 0)))],
+        &[("d_i", Conn::Each(chain.slice(depth * w - 1, 0).named(&format!("{name}_in"))))],
     );
     m.drive(&chain, &stages.output("q_o").concat(value));
     chain.slice((depth + 1) * w - 1, depth * w)
@@ -248,8 +252,8 @@ fn mesh(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
         &skew,
         rows,
         &[
-            ("a_i", Conn::Each(a_chain.slice(rows * rows * aw - 1, 0))),
-            ("sw_i", Conn::Each(sw_chain.slice(rows * rows - 1, 0))),
+            ("a_i", Conn::Each(a_chain.slice(rows * rows * aw - 1, 0).named("skew_a_in"))),
+            ("sw_i", Conn::Each(sw_chain.slice(rows * rows - 1, 0).named("skew_sw_in"))),
         ],
     );
     m.drive(&a_chain, &skews.output("a_o").concat(&a_i));
@@ -265,8 +269,8 @@ fn mesh(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
         &[
             ("a_i", Conn::Each(skews.output("take_a_o"))),
             ("sw_i", Conn::Each(skews.output("take_sw_o"))),
-            ("psum_i", Conn::Each(psum_chain.slice(rows * cols * lp - 1, 0))),
-            ("shadow_i", Conn::Each(shadow_chain.slice(rows * cols * ws - 1, 0))),
+            ("psum_i", Conn::Each(psum_chain.slice(rows * cols * lp - 1, 0).named("row_psum_in"))),
+            ("shadow_i", Conn::Each(shadow_chain.slice(rows * cols * ws - 1, 0).named("row_shadow_in"))),
             ("shadow_en_i", Conn::Each(shadow_en_i)),
         ],
     );
@@ -274,6 +278,14 @@ fn mesh(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
     m.drive(&shadow_chain, &grid.output("shadow_o").concat(&shadow_i));
     m.output("psum_o", &psum_chain.slice((rows + 1) * cols * lp - 1, rows * cols * lp));
     m.finish()
+}
+
+/// Counts `counter` up on `inc`, down on `dec`, and holds it when both or neither happen.
+fn count_up_down(m: &ModuleBuilder, counter: &Signal, inc: &Signal, dec: &Signal) {
+    let up = inc.and(&dec.not());
+    let down = dec.and(&inc.not());
+    let next = up.mux(&counter.add(&counter.lit(1)), &counter.sub(&counter.lit(1)));
+    m.next_when(counter, &up.or(&down), &next);
 }
 
 /// The head of a first-in first-out queue of registers.
@@ -293,9 +305,7 @@ fn queue(m: &ModuleBuilder, name: &str, depth: u32, push: &Signal, data: &Signal
     };
     m.next_when(&wr, push, &wrap(&wr));
     m.next_when(&rd, pop, &wrap(&rd));
-    let up = push.and(&pop.not());
-    let down = pop.and(&push.not());
-    m.next_when(&count, &up.or(&down), &up.mux(&count.add(&count.lit(1)), &count.sub(&count.lit(1))));
+    count_up_down(m, &count, push, pop);
     let mut head = m.lit(0, data.width());
     for i in 0..depth {
         let e = m.reg(&format!("{name}{i}"), data.width(), Reset::Zero);
@@ -303,7 +313,10 @@ fn queue(m: &ModuleBuilder, name: &str, depth: u32, push: &Signal, data: &Signal
         m.next_when(&e, &push.and(&here), data);
         head = rd.eq(&rd.lit(u64::from(i))).mux(&e, &head);
     }
-    Queue { valid: count.ne(&count.lit(0)).named(&format!("{name}_valid")), data: head.named(&format!("{name}_head")) }
+    Queue {
+        valid: count.ne(&count.lit(0)).named(&format!("{name}_valid")),
+        data: head.named(&format!("{name}_head")),
+    }
 }
 
 /// Builds `vdx_systolic_ws`: command interface, weight loader, activation issue, the mesh, the
@@ -359,11 +372,10 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     let beat_wide = beat.zext(beat.width().max(kb + 1) + 1);
     let k_real_wide = k_real.zext(beat_wide.width());
     // Beat j lands in row R-1-j: a zero beat while j < R - k_real.
-    let zero_beat = beat_wide.add(&k_real_wide).lt(&m.lit(u64::from(rows), beat_wide.width())).named("zero_beat");
-    let may_load = busy
-        .and(&have_next.not())
-        .and(&beat.ne(&beat.lit(0)).or(&guard.eq(&guard.lit(0))))
-        .named("may_load");
+    let zero_beat =
+        beat_wide.add(&k_real_wide).lt(&m.lit(u64::from(rows), beat_wide.width())).named("zero_beat");
+    let may_load =
+        busy.and(&have_next.not()).and(&beat.ne(&beat.lit(0)).or(&guard.eq(&guard.lit(0)))).named("may_load");
     let wgt_ready = may_load.and(&zero_beat.not()).named("wgt_ready");
     let fire = may_load.and(&zero_beat.or(&wgt_valid)).named("load_fire");
     let last_beat = beat.eq(&beat.lit(u64::from(rows - 1))).named("last_beat");
@@ -371,7 +383,7 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     m.next_when(&beat, &fire, &last_beat.mux(&beat.lit(0), &beat.add(&beat.lit(1))));
 
     // Slots past the tile's columns are zeroed; the lower lane's sign is set by the mode.
-    let tile_cols_w4 = w4.and(&m.lit(u64::from(lanes == 2), 1));
+    let tile_cols_w4 = if lanes == 2 { w4.clone() } else { m.lit(0, 1) };
     let slot_cell = weight_slot(p)?;
     let mut conns = vec![("raw_i", Conn::Each(wgt_data.clone()))];
     if lanes == 2 {
@@ -393,11 +405,12 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
 
     // Tile descriptor and iteration.
     let acc_rows_lit = m.lit(p.acc_rows.min(p.max_m), mb + 1);
-    let chunk = m_left.gt(&acc_rows_lit).mux(&acc_rows_lit, &m_left).resize(db).named("chunk_rows");
+    let chunk =
+        m_left.gt(&acc_rows_lit).mux(&acc_rows_lit, &m_left).named("m_chunk").resize(db).named("chunk_rows");
     let first_k = k_left.eq(&k_total).named("first_k");
     let last_k = k_left.le(&rows_lit(kb + 1)).named("last_k");
     let n_lit = |v: u32| m.lit(u64::from(v).min(p.max_n), nb + 1);
-    let tile_cols = tile_cols_w4.mux(&n_lit(2 * cols), &n_lit(cols));
+    let tile_cols = tile_cols_w4.mux(&n_lit(2 * cols), &n_lit(cols)).named("tile_cols");
     let last_n = n_left.le(&tile_cols).named("last_n");
     let last_m = m_left.le(&acc_rows_lit).named("last_m");
     let end_job = last_k.and(&last_n).and(&last_m).named("last_tile");
@@ -406,13 +419,13 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
         &cmd_fire.or(&tile_loaded),
         &cmd_fire.or(&last_k).mux(&cmd_fire.mux(&plus_one(&cmd_k), &k_total), &k_left.sub(&rows_lit(kb + 1))),
     );
-    let n_step = tile_loaded.and(&last_k);
+    let n_step = tile_loaded.and(&last_k).named("n_step");
     m.next_when(
         &n_left,
         &cmd_fire.or(&n_step),
         &cmd_fire.or(&last_n).mux(&cmd_fire.mux(&plus_one(&cmd_n), &n_total), &n_left.sub(&tile_cols)),
     );
-    let m_step = n_step.and(&last_n);
+    let m_step = n_step.and(&last_n).named("m_step");
     m.next_when(&m_left, &cmd_fire.or(&m_step), &cmd_fire.mux(&plus_one(&cmd_m), &m_left.sub(&acc_rows_lit)));
     m.next_when(&busy, &cmd_fire.or(&tile_loaded.and(&end_job)), &cmd_fire);
 
@@ -456,17 +469,23 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     let tile_done = row_fire.and(&at_last).named("tile_done");
     m.next_when(&have_next, &tile_loaded.or(&switch), &tile_loaded);
     let guard_start = m.lit(u64::from(cols.saturating_sub(2)), guard.width());
-    m.next(&guard, &switch.mux(&guard_start, &guard.eq(&guard.lit(0)).mux(&guard, &guard.sub(&guard.lit(1)))));
+    m.next(
+        &guard,
+        &switch.mux(&guard_start, &guard.eq(&guard.lit(0)).mux(&guard, &guard.sub(&guard.lit(1)))),
+    );
     m.next_when(&cur, &switch.or(&tile_done), &switch);
-    for (reg, next) in [(&cur_rows, &nx_rows), (&cur_first, &nx_first), (&cur_last, &nx_last), (&cur_end, &nx_end), (&cur_w4, &nx_w4)] {
+    for (reg, next) in [
+        (&cur_rows, &nx_rows),
+        (&cur_first, &nx_first),
+        (&cur_last, &nx_last),
+        (&cur_end, &nx_end),
+        (&cur_w4, &nx_w4),
+    ] {
         m.next_when(reg, &switch, next);
     }
     m.next_when(&row_idx, &switch.or(&row_fire), &switch.mux(&row_idx.lit(0), &row_idx.add(&row_idx.lit(1))));
     m.next_when(&base, &tile_done.and(&cur_last), &base.add(&cur_rows.resize(ab)));
-    let alloc = row_fire.and(&cur_first);
-    let used_up = alloc.and(&rd_issue.not());
-    let used_down = rd_issue.and(&alloc.not());
-    m.next_when(&used, &used_up.or(&used_down), &used_up.mux(&used.add(&used.lit(1)), &used.sub(&used.lit(1))));
+    count_up_down(&m, &used, &row_fire.and(&cur_first).named("ring_alloc"), &rd_issue);
     m.next(&cool, &tile_done.and(&cur_rows.eq(&cur_rows.lit(1))));
 
     // Issue stage: the row (or bubble) and its control word enter the mesh and the delay line.
@@ -496,7 +515,7 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
         &deskew,
         cols,
         &[
-            ("vec_i", Conn::Each(deskew_chain.slice(cols * cols * lp - 1, 0))),
+            ("vec_i", Conn::Each(deskew_chain.slice(cols * cols * lp - 1, 0).named("deskew_in"))),
             ("col_i", Conn::Each(grid.output("psum_o"))),
         ],
     );
@@ -515,17 +534,22 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     let (b_valid, b_first, b_last, b_w4, b_end) =
         (field(&ctl_b, 0), field(&ctl_b, 1), field(&ctl_b, 2), field(&ctl_b, 3), field(&ctl_b, 4));
     let ring_mem = m.memory("ring", lanes * cols * acc + 2, ring);
-    let acc_rd = ring_mem.read(&pre_valid.and(&pre_first.not()), &ctl_pre.slice(ab - 1, 0));
+    let acc_rd =
+        ring_mem.read(&pre_valid.and(&pre_first.not()), &ctl_pre.slice(ab - 1, 0).named("ring_read_addr"));
     let acc_cell = acc_slot(p)?;
     let sums = m
         .instance_array(
             "u_acc_slot",
             &acc_cell,
             lanes * cols,
-            &[("old_i", Conn::Each(acc_rd.slice(lanes * cols * acc - 1, 0))), ("psum_i", Conn::Each(bottom)), ("first_i", Conn::All(b_first.clone()))],
+            &[
+                ("old_i", Conn::Each(acc_rd.slice(lanes * cols * acc - 1, 0).named("ring_old"))),
+                ("psum_i", Conn::Each(bottom)),
+                ("first_i", Conn::All(b_first.clone())),
+            ],
         )
         .output("sum_o");
-    ring_mem.write(&b_valid, &ctl_b.slice(ab - 1, 0), &cat(&[&b_end, &b_w4, &sums]));
+    ring_mem.write(&b_valid, &ctl_b.slice(ab - 1, 0).named("ring_write_addr"), &cat(&[&b_end, &b_w4, &sums]));
     let final_write = b_valid.and(&b_last).named("final_write");
 
     // ---- Reader: finished rows, in order, into the result queue ----
@@ -533,18 +557,19 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     let rd_ptr = m.reg("rd_ptr", ab, Reset::Zero);
     let depth = p.queue_depth();
     let outstanding = m.reg("res_outstanding", value_bits(u64::from(depth)), Reset::Zero);
-    let issue = avail.ne(&avail.lit(0)).and(&outstanding.lt(&outstanding.lit(u64::from(depth)))).named("rd_issue_now");
+    let issue = avail
+        .ne(&avail.lit(0))
+        .and(&outstanding.lt(&outstanding.lit(u64::from(depth))))
+        .named("rd_issue_now");
     m.drive(&rd_issue, &issue);
-    let av_up = final_write.and(&issue.not());
-    let av_down = issue.and(&final_write.not());
-    m.next_when(&avail, &av_up.or(&av_down), &av_up.mux(&avail.add(&avail.lit(1)), &avail.sub(&avail.lit(1))));
+    count_up_down(&m, &avail, &final_write, &issue);
     m.next_when(&rd_ptr, &issue, &rd_ptr.add(&rd_ptr.lit(1)));
     let out_row = ring_mem.read(&issue, &rd_ptr);
     let read_valid = m.reg("read_valid", 1, Reset::Zero);
     m.next(&read_valid, &issue);
     let row_w4 = out_row.bit(lanes * cols * acc);
     let row_end = out_row.bit(lanes * cols * acc + 1);
-    let lanes_row = out_row.slice(lanes * cols * acc - 1, 0);
+    let lanes_row = out_row.slice(lanes * cols * acc - 1, 0).named("read_lanes");
     let shaped = if lanes == 2 {
         let combine = combine_slot(p)?;
         let w8 = m.instance_array("u_combine", &combine, cols, &[("lanes_i", Conn::Each(lanes_row.clone()))]);
@@ -565,13 +590,7 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     let pop = m.wire("res_pop", 1);
     let q = queue(&m, "res_queue", p.queue_depth(), &stage_valid, &stage_data, &pop);
     m.drive(&pop, &q.valid.and(&res_ready));
-    let out_up = issue.and(&pop.not());
-    let out_down = pop.and(&issue.not());
-    m.next_when(
-        &outstanding,
-        &out_up.or(&out_down),
-        &out_up.mux(&outstanding.add(&outstanding.lit(1)), &outstanding.sub(&outstanding.lit(1))),
-    );
+    count_up_down(&m, &outstanding, &issue, &pop);
 
     m.output("cmd_ready_o", &busy.not());
     m.output("wgt_ready_o", &wgt_ready);

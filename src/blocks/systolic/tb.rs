@@ -229,8 +229,11 @@ impl CycleModel for SystolicBench {
         };
         p.wgt_data.set_words(frame, &w);
         p.act_valid.set(frame, u64::from(self.offering[ACT]));
-        let a =
-            if self.offering[ACT] { self.streams.acts[self.next[ACT]].clone() } else { junk_words(rng, &p.act_data) };
+        let a = if self.offering[ACT] {
+            self.streams.acts[self.next[ACT]].clone()
+        } else {
+            junk_words(rng, &p.act_data)
+        };
         p.act_data.set_words(frame, &a);
         p.res_ready.set(frame, u64::from(self.ready));
     }
@@ -337,7 +340,12 @@ pub fn cosim_verilator(params: &SystolicParams, run: CosimRun) -> Result<CosimRe
 }
 
 /// Draws `count` random GEMM shapes within `limits` (both modes when the array has a mode).
-pub fn random_gemms(p: &SystolicParams, rng: &mut impl RngExt, limits: ShapeLimits, count: usize) -> Vec<Gemm> {
+pub fn random_gemms(
+    p: &SystolicParams,
+    rng: &mut impl RngExt,
+    limits: ShapeLimits,
+    count: usize,
+) -> Vec<Gemm> {
     (0..count)
         .map(|_| {
             let m = rng.random_range(1..=limits.m);

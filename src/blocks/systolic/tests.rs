@@ -8,7 +8,17 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 fn small(rows: u32, cols: u32, weight_width: u32, signed: bool) -> SystolicParams {
-    SystolicParams { rows, cols, weight_width, signed, max_k: 64, max_m: 64, max_n: 64, acc_rows: 4, ..Default::default() }
+    SystolicParams {
+        rows,
+        cols,
+        weight_width,
+        signed,
+        max_k: 64,
+        max_m: 64,
+        max_n: 64,
+        acc_rows: 4,
+        ..Default::default()
+    }
 }
 
 /// Reads slot `j` of a result beat as a signed (or unsigned) number.
@@ -25,7 +35,9 @@ fn slot(p: &SystolicParams, words: &[u32], j: u32) -> i128 {
 #[test]
 fn tiled_results_equal_the_textbook_gemm() {
     let mut rng = StdRng::seed_from_u64(7);
-    for (rows, cols, ww, signed) in [(2, 2, 8, true), (3, 2, 8, false), (4, 3, 4, true), (1, 1, 8, true), (5, 4, 4, false)] {
+    for (rows, cols, ww, signed) in
+        [(2, 2, 8, true), (3, 2, 8, false), (4, 3, 4, true), (1, 1, 8, true), (5, 4, 4, false)]
+    {
         let p = small(rows, cols, ww, signed);
         for _ in 0..40 {
             let (m, k, n) = (rng.random_range(1..=11), rng.random_range(1..=13), rng.random_range(1..=17));
@@ -88,7 +100,10 @@ fn spans_give_exact_widths() {
 fn bad_parameters_are_named() {
     let bad = SystolicParams { rows: 0, ..Default::default() };
     let issues = bad.validate();
-    assert!(issues.iter().any(|i| i.field == "rows" && i.message.contains("0 is out of range 1..=256")), "{issues:?}");
+    assert!(
+        issues.iter().any(|i| i.field == "rows" && i.message.contains("0 is out of range 1..=256")),
+        "{issues:?}"
+    );
     let narrow = SystolicParams { acc_width: 24, max_k: 4096, ..Default::default() };
     let issues = narrow.validate();
     assert_eq!(issues.len(), 1, "{issues:?}");
