@@ -216,8 +216,10 @@ fn blocks() -> Result<()> {
             None => println!("{:<20} {} [not available yet]", b.name, b.summary),
             Some(kind) => {
                 println!("{:<20} {}", b.name, b.summary);
-                for p in kind.describe() {
-                    println!("    {:<10} default {:<6} range {:<24} {}", p.name, p.default, p.range, p.doc);
+                let params = kind.describe();
+                let width = params.iter().map(|p| p.name.len()).max().unwrap_or(0);
+                for p in params {
+                    println!("    {:<width$} default {:<6} range {:<24} {}", p.name, p.default, p.range, p.doc);
                 }
             }
         }
