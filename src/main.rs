@@ -219,7 +219,10 @@ fn blocks() -> Result<()> {
                 let params = kind.describe();
                 let width = params.iter().map(|p| p.name.len()).max().unwrap_or(0);
                 for p in params {
-                    println!("    {:<width$} default {:<6} range {:<24} {}", p.name, p.default, p.range, p.doc);
+                    println!(
+                        "    {:<width$} default {:<6} range {:<24} {}",
+                        p.name, p.default, p.range, p.doc
+                    );
                 }
             }
         }

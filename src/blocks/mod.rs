@@ -38,6 +38,22 @@ pub struct FieldIssue {
     pub message: String,
 }
 
+/// Records an issue for `field` when `value` is outside `lo..=hi`.
+pub fn check_range<T: PartialOrd + std::fmt::Display>(
+    issues: &mut Vec<FieldIssue>,
+    field: &str,
+    value: T,
+    lo: T,
+    hi: T,
+) {
+    if value < lo || value > hi {
+        issues.push(FieldIssue {
+            field: field.into(),
+            message: format!("{value} is out of range {lo}..={hi}"),
+        });
+    }
+}
+
 /// How long and with what seed a co-simulation runs.
 #[derive(Debug, Clone, Copy)]
 pub struct CosimRun {

@@ -24,7 +24,7 @@ pub mod golden;
 pub mod rtl;
 pub mod tb;
 
-use super::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo};
+use super::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo, check_range};
 use crate::hdl::{HdlError, Module};
 use crate::sim::SimError;
 use serde::{Deserialize, Serialize};
@@ -100,16 +100,9 @@ impl BlockParams for NoiseBufferParams {
 
     fn validate(&self) -> Vec<FieldIssue> {
         let mut issues = Vec::new();
-        let mut out = |field: &str, message: String| issues.push(FieldIssue { field: field.into(), message });
-        if !(1..=1024).contains(&self.lanes) {
-            out("lanes", format!("{} is out of range 1..=1024", self.lanes));
-        }
-        if !(8..=32).contains(&self.sample_width) {
-            out("sample_width", format!("{} is out of range 8..=32", self.sample_width));
-        }
-        if !(2..=1 << 34).contains(&self.tensor_samples) {
-            out("tensor_samples", format!("{} is out of range 2..=17179869184", self.tensor_samples));
-        }
+        check_range(&mut issues, "lanes", self.lanes, 1, 1024);
+        check_range(&mut issues, "sample_width", self.sample_width, 8, 32);
+        check_range(&mut issues, "tensor_samples", self.tensor_samples, 2, 1 << 34);
         issues
     }
 

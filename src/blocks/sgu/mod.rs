@@ -21,7 +21,7 @@ pub mod rtl;
 pub mod stats;
 pub mod tb;
 
-use super::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo};
+use super::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo, check_range};
 use crate::hdl::{HdlError, Module};
 use crate::sim::SimError;
 use serde::{Deserialize, Serialize};
@@ -70,14 +70,8 @@ impl SguParams {
     /// Range checks.
     pub fn check(&self) -> Vec<FieldIssue> {
         let mut issues = Vec::new();
-        let mut range = |field: &str, value: u32, lo: u32, hi: u32| {
-            if !(lo..=hi).contains(&value) {
-                issues.push(FieldIssue {
-                    field: field.into(),
-                    message: format!("{value} is out of range {lo}..={hi}"),
-                });
-            }
-        };
+        let mut range =
+            |field: &str, value: u32, lo: u32, hi: u32| check_range(&mut issues, field, value, lo, hi);
         range("lanes", self.lanes, 1, 1024);
         range("out_width", self.out_width, 8, 32);
         range("out_frac", self.out_frac, 1, 13);

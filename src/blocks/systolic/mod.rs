@@ -67,7 +67,7 @@ pub mod qor;
 pub mod rtl;
 pub mod tb;
 
-use super::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo};
+use super::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo, check_range};
 use crate::hdl::{HdlError, Module};
 use crate::sim::SimError;
 use serde::{Deserialize, Serialize};
@@ -297,14 +297,8 @@ impl BlockParams for SystolicParams {
 
     fn validate(&self) -> Vec<FieldIssue> {
         let mut issues = Vec::new();
-        let mut range = |field: &str, value: u32, lo: u32, hi: u32| {
-            if !(lo..=hi).contains(&value) {
-                issues.push(FieldIssue {
-                    field: field.into(),
-                    message: format!("{value} is out of range {lo}..={hi}"),
-                });
-            }
-        };
+        let mut range =
+            |field: &str, value: u32, lo: u32, hi: u32| check_range(&mut issues, field, value, lo, hi);
         range("rows", self.rows, 1, 256);
         range("cols", self.cols, 1, 256);
         range("act_width", self.act_width, 2, 16);
