@@ -10,6 +10,16 @@ pub struct Bits {
     words: Vec<u64>,
 }
 
+/// Bits of an index into `n` things (`0..n`), at least 1: an address width, a counter width.
+pub fn index_bits(n: u64) -> u32 {
+    (64 - n.saturating_sub(1).leading_zeros()).max(1)
+}
+
+/// Bits that hold the value `n` itself, at least 1: a count that may reach `n`.
+pub fn value_bits(n: u64) -> u32 {
+    (64 - n.leading_zeros()).max(1)
+}
+
 impl Bits {
     /// `value` truncated to `width` bits.
     pub fn from_u64(value: u64, width: u32) -> Self {

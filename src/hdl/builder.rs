@@ -1268,7 +1268,7 @@ impl ModuleBuilder {
                 ),
             );
         }
-        let addr_width = (64 - (depth.max(2) - 1).leading_zeros()).max(1);
+        let addr_width = super::bits::index_bits(depth);
         let idx = m.mems.len();
         m.mems.push(MemData {
             name: legalize(name),

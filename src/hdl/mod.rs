@@ -19,7 +19,7 @@ mod builder;
 mod emit;
 pub mod names;
 
-pub use bits::Bits;
+pub use bits::{Bits, index_bits, value_bits};
 pub use builder::{BuildIssue, Conn, HdlError, Instance, Memory, Module, ModuleBuilder, Reset, Signal, cat};
 pub use emit::{Design, Emitted, EmittedTop, GENERATOR, HIER_BLOCK_MIN_INSTANCES};
 

@@ -230,5 +230,5 @@ pub fn build(p: &SguParams) -> Result<Module, HdlError> {
 
 /// Width of the lane index on the seed bus.
 pub fn lane_bits(lanes: u32) -> u32 {
-    (32 - (lanes.max(2) - 1).leading_zeros()).max(1)
+    crate::hdl::index_bits(u64::from(lanes))
 }

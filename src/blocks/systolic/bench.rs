@@ -3,7 +3,7 @@
 //! compared with the cycle model's prediction.
 
 use super::SystolicParams;
-use super::golden::{Gemm, Shape, predict};
+use super::golden::{Gemm, Shape, ideal_cycles, predict};
 use super::tb::{Pace, ShapeLimits, SystolicBench, random_gemms, run_until_done};
 use crate::blocks::BlockParams;
 use crate::hdl::Design;
@@ -129,7 +129,7 @@ pub fn run(
         let first = bench.cmd_cycles[0];
         let cycles = bench.res_cycles.last().copied().unwrap_or(first) - first + 1;
         let window = bench.act_cycles.last().copied().unwrap_or(0) - bench.act_cycles[0] + 1;
-        let work: f64 = shape.iter().map(|&(m, k, n, w4)| (m * k * n) as f64 / p.peak_macs(w4) as f64).sum();
+        let work = ideal_cycles(p, &shape);
         let predicted = predict(p, &shape);
         let large = shape.iter().all(|&(m, k, _, _)| k >= 8 * p.rows as usize && m >= 8 * p.cols as usize);
         let slots: f64 = shape

@@ -142,6 +142,12 @@ impl Packer {
     }
 }
 
+/// Reads the `width`-bit field starting at bit `at` of little-endian words (the inverse of
+/// [`Packer::put`]).
+pub fn unpack(words: &[u32], at: u32, width: u32) -> u64 {
+    (0..width).fold(0, |v, b| v | u64::from(words[((at + b) / 32) as usize] >> ((at + b) % 32) & 1) << b)
+}
+
 /// One command on `cmd_*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Command {
@@ -278,6 +284,12 @@ pub fn streams(p: &SystolicParams, gemms: &[Gemm], junk: &mut impl FnMut() -> i6
     s
 }
 
+/// Cycles `gemms` would take with every PE doing useful work every cycle: their
+/// multiply-accumulates over the peak of their modes.
+pub fn ideal_cycles(p: &SystolicParams, gemms: &[Shape]) -> f64 {
+    gemms.iter().map(|&(m, k, n, w4)| (m * k * n) as f64 / p.peak_macs(w4) as f64).sum()
+}
+
 /// What the cycle model predicts for a command stream.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Prediction {
@@ -377,7 +389,6 @@ pub fn predict(p: &SystolicParams, gemms: &[Shape]) -> Prediction {
             switch = at;
         }
     }
-    let macs: f64 = gemms.iter().map(|&(m, k, n, w4)| (m * k * n) as f64 / p.peak_macs(w4) as f64).sum();
     let cycles = result_at - start + 1;
-    Prediction { start, end: result_at, cycles, utilization: macs / cycles as f64 }
+    Prediction { start, end: result_at, cycles, utilization: ideal_cycles(p, gemms) / cycles as f64 }
 }

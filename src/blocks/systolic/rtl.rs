@@ -4,17 +4,7 @@
 
 use super::SystolicParams;
 use crate::blocks::BlockParams;
-use crate::hdl::{Conn, HdlError, Module, ModuleBuilder, Reset, Signal, cat};
-
-/// Bits to count `0..n` (at least 1).
-fn index_bits(n: u64) -> u32 {
-    (64 - n.saturating_sub(1).leading_zeros()).max(1)
-}
-
-/// Bits to hold the value `n`.
-fn value_bits(n: u64) -> u32 {
-    (64 - n.leading_zeros()).max(1)
-}
+use crate::hdl::{Conn, HdlError, Module, ModuleBuilder, Reset, Signal, cat, index_bits, value_bits};
 
 fn header(m: &ModuleBuilder, p: &SystolicParams) {
     m.block(<SystolicParams as BlockParams>::BLOCK)
@@ -501,11 +491,10 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
 
     let pe = pe(p)?;
     let mesh = mesh(p, &pe)?;
-    let shift_q = shift.clone();
     let grid = m.instance(
         "u_mesh",
         &mesh,
-        &[("a_i", &act_q), ("sw_i", &sw_q), ("shadow_i", &top), ("shadow_en_i", &shift_q)],
+        &[("a_i", &act_q), ("sw_i", &sw_q), ("shadow_i", &top), ("shadow_en_i", &shift)],
     );
     let lp = lanes * pw;
     let deskew = deskew_cell(p)?;
@@ -588,7 +577,7 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
         stage_data = d;
     }
     let pop = m.wire("res_pop", 1);
-    let q = queue(&m, "res_queue", p.queue_depth(), &stage_valid, &stage_data, &pop);
+    let q = queue(&m, "res_queue", depth, &stage_valid, &stage_data, &pop);
     m.drive(&pop, &q.valid.and(&res_ready));
     count_up_down(&m, &outstanding, &issue, &pop);
 

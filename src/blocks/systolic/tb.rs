@@ -282,14 +282,7 @@ impl CycleModel for SystolicBench {
                     let acc = self.params.acc_bits();
                     let slot_of = |words: &[u32]| {
                         (0..self.params.lanes() * self.params.cols)
-                            .map(|j| {
-                                let mut v = 0u64;
-                                for b in 0..acc {
-                                    let bit = j * acc + b;
-                                    v |= u64::from(words[(bit / 32) as usize] >> (bit % 32) & 1) << b;
-                                }
-                                v
-                            })
+                            .map(|j| golden::unpack(words, j * acc, acc))
                             .collect::<Vec<_>>()
                     };
                     let (got, exp) = (slot_of(&data), slot_of(&want.data));

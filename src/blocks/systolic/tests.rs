@@ -24,12 +24,8 @@ fn small(rows: u32, cols: u32, weight_width: u32, signed: bool) -> SystolicParam
 /// Reads slot `j` of a result beat as a signed (or unsigned) number.
 fn slot(p: &SystolicParams, words: &[u32], j: u32) -> i128 {
     let acc = p.acc_bits();
-    let mut v: u128 = 0;
-    for b in 0..acc {
-        let bit = j * acc + b;
-        v |= u128::from(words[(bit / 32) as usize] >> (bit % 32) & 1) << b;
-    }
-    if p.signed && v >> (acc - 1) & 1 == 1 { v as i128 - (1i128 << acc) } else { v as i128 }
+    let v = i128::from(golden::unpack(words, j * acc, acc));
+    if p.signed && v >> (acc - 1) & 1 == 1 { v - (1i128 << acc) } else { v }
 }
 
 #[test]
@@ -114,4 +110,20 @@ fn bad_parameters_are_named() {
     let fields: Vec<String> = odd.validate().into_iter().map(|i| i.field).collect();
     assert_eq!(fields, ["weight_width", "max_k"]);
     assert!(SystolicParams::default().validate().is_empty());
+}
+
+#[test]
+fn unpack_reads_back_what_the_packer_wrote() {
+    let fields = [(-3i64, 5u32), (0x1234_5678_9abc, 48), (1, 1), (-1, 64), (77, 7)];
+    let mut packer = golden::Packer::default();
+    for &(v, w) in &fields {
+        packer.put(v, w);
+    }
+    let words = packer.finish();
+    let mut at = 0;
+    for &(v, w) in &fields {
+        let mask = if w == 64 { u64::MAX } else { (1u64 << w) - 1 };
+        assert_eq!(golden::unpack(&words, at, w), v as u64 & mask, "field at {at}, {w} bits");
+        at += w;
+    }
 }
