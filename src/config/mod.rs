@@ -204,9 +204,7 @@ impl DieConfig {
 /// Names become folder names and manifest keys: plain lower-case identifiers, so they read the
 /// same everywhere. (Verilog keywords are fine: no name from a config becomes a Verilog name.)
 fn check_name(name: &str, at: &str, issues: &mut Vec<String>) {
-    let plain = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !plain {
+    if !crate::hdl::names::is_plain_identifier(name) {
         let suggestion = legalize(name);
         let suggestion =
             suggestion.strip_suffix("_x").filter(|s| crate::hdl::names::is_keyword(s)).unwrap_or(&suggestion);

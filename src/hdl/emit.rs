@@ -10,7 +10,7 @@
 
 use super::PortDir;
 use super::builder::{BinOp, ConnData, ConstShift, Module, ModuleData, Node, NodeId, UnOp, op_name};
-use super::names::Namer;
+use super::names::{Namer, legalize};
 use crate::sim::{SimSource, VerilogFile};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -32,6 +32,7 @@ pub const HIER_BLOCK_MIN_INSTANCES: u32 = 16;
 #[derive(Default, Clone)]
 pub struct Design {
     tops: Vec<Module>,
+    prefix: String,
 }
 
 /// One emitted top: its final module name, its files in dependency order and its ports.
@@ -76,9 +77,19 @@ impl Design {
         self.tops.push(top.clone());
     }
 
-    /// Emits every module reachable from the tops.
+    /// Puts `prefix` and `_` in front of every module name (a namespace for outputs that are
+    /// compiled together with other Verilog). `prefix` must be a legal lower-case identifier
+    /// ([`names::is_plain_identifier`](super::names::is_plain_identifier)); the empty prefix
+    /// adds nothing.
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}_") };
+        self
+    }
+
+    /// Emits every module reachable from the tops. Module names are global: see
+    /// [`HASH_DIGITS`].
     pub fn emit(&self) -> Emitted {
-        let mut state = EmitState::default();
+        let mut state = EmitState { prefix: self.prefix.clone(), ..EmitState::default() };
         let tops = self
             .tops
             .iter()
@@ -111,6 +122,18 @@ impl Design {
 }
 
 impl Emitted {
+    /// The emitted module called `name`, or whose name without its content hash is `name`
+    /// (`vdx_sgu_pair` finds `vdx_sgu_pair_0a1b2c3d`); `None` when there is none or several.
+    pub fn find_module(&self, name: &str) -> Option<&str> {
+        let names = || self.files.iter().filter_map(|f| f.name.strip_suffix(".v"));
+        if let Some(exact) = names().find(|m| *m == name) {
+            return Some(exact);
+        }
+        let mut by_base = names().filter(|m| super::names::module_base(m) == Some(name));
+        let first = by_base.next()?;
+        by_base.next().is_none().then_some(first)
+    }
+
     /// The text of the filelist for `top`: one file name per line, dependencies first.
     pub fn filelist(&self, top: &EmittedTop) -> String {
         top.files.iter().map(|f| format!("{f}\n")).collect()
@@ -154,20 +177,38 @@ impl Emitted {
 #[derive(Default)]
 struct EmitState {
     files: Vec<VerilogFile>,
-    /// Body text (without header and name) → final module name: structural dedup.
-    by_body: HashMap<String, String>,
+    /// Prefix of every module name.
+    prefix: String,
+    /// Final name → the text it was emitted with (without the generator line), so a name is
+    /// never given to two different texts.
+    by_name: HashMap<String, String>,
     /// Module object → final name, so one object is emitted once.
     by_ptr: HashMap<*const ModuleData, String>,
-    /// Final names in use.
-    names: Namer,
     /// Final name → names of its direct children.
     children: BTreeMap<String, Vec<String>>,
     /// Modules placed by large generate loops (see [`HIER_BLOCK_MIN_INSTANCES`]).
     hier: std::collections::BTreeSet<String>,
 }
 
-/// Stands in for the module's own name in its body while deduplicating.
+/// Stands in for the module's own name in its text while naming it.
 const NAME_SLOT: &str = "\u{0}MODULE\u{0}";
+
+/// Hex digits of the content hash in a module name: 32 bits, so a collision between two
+/// different modules of one design is astronomically unlikely; if it happens anyway, the longer
+/// [`LONG_HASH_DIGITS`] name is used.
+pub const HASH_DIGITS: usize = 8;
+const LONG_HASH_DIGITS: usize = 16;
+
+/// The global name of a module: `<prefix><base>_<hash>`, where the hash covers the module's
+/// whole text (parameters, ports, body and so, transitively, the names and texts of the modules
+/// it instantiates), but not the generator version. The same content gets the same name in every
+/// run and every selection; different content never shares a name.
+fn content_name(prefix: &str, base: &str, text: &str, digits: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{}_{}", legalize(base), &hex[..digits])
+}
 
 impl EmitState {
     fn emit_module(&mut self, module: &Module) -> String {
@@ -181,20 +222,19 @@ impl EmitState {
                 self.hier.insert(child.clone());
             }
         }
-        let body = ModuleWriter::new(&module.0, &child_names).body();
-        let name = match self.by_body.get(&body) {
-            Some(existing) => existing.clone(),
-            None => {
-                let name = self.names.fresh(&module.0.name);
-                self.by_body.insert(body.clone(), name.clone());
-                let text = format!("{}{}", header(module), body.replace(NAME_SLOT, &name));
-                self.files.push(VerilogFile { name: format!("{name}.v"), text });
-                let mut kids = child_names.clone();
-                kids.dedup();
-                self.children.insert(name.clone(), kids);
-                name
-            }
-        };
+        let text = format!("{}{}", header(module), ModuleWriter::new(&module.0, &child_names).body());
+        let mut name = content_name(&self.prefix, &module.0.name, &text, HASH_DIGITS);
+        if self.by_name.get(&name).is_some_and(|t| *t != text) {
+            name = content_name(&self.prefix, &module.0.name, &text, LONG_HASH_DIGITS);
+        }
+        if !self.by_name.contains_key(&name) {
+            self.by_name.insert(name.clone(), text.clone());
+            let text = format!("{}{}", generator_line(), text.replace(NAME_SLOT, &name));
+            self.files.push(VerilogFile { name: format!("{name}.v"), text });
+            let mut kids = child_names.clone();
+            kids.dedup();
+            self.children.insert(name.clone(), kids);
+        }
         self.by_ptr.insert(ptr, name.clone());
         name
     }
@@ -210,6 +250,14 @@ impl EmitState {
     }
 }
 
+/// SPDX licence identifier written into every generated file: the output is the user's, under
+/// the same licence terms as vdx itself.
+pub const SPDX_LINE: &str = "// SPDX-License-Identifier: Apache-2.0 OR MIT\n";
+
+fn generator_line() -> String {
+    format!("// {GENERATOR} -- generated, do not edit\n{SPDX_LINE}")
+}
+
 fn header(module: &Module) -> String {
     let d = &module.0;
     let params = if d.params.is_empty() {
@@ -222,11 +270,7 @@ fn header(module: &Module) -> String {
         .iter()
         .map(|p| if p.width == 1 { p.name.clone() } else { format!("{}[{}:0]", p.name, p.width - 1) })
         .collect();
-    format!(
-        "// {GENERATOR} -- block {} -- generated, do not edit\n// params: {params}\n// ports: {}\n",
-        d.block,
-        ports.join(", ")
-    )
+    format!("// block {}\n// params: {params}\n// ports: {}\n", d.block, ports.join(", "))
 }
 
 fn range(width: u32) -> String {

@@ -67,6 +67,22 @@ pub fn legalize(raw: &str) -> String {
     name
 }
 
+/// Whether `name` is a plain lower-case identifier: a lower-case letter, then lower-case
+/// letters, digits and `_`. Names from configs (config, dies, instances, the module prefix) must
+/// be, so they read the same in folder names, manifests and Verilog.
+pub fn is_plain_identifier(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The base of a global module name (`vdx_sgu_pair_0a1b2c3d` → `vdx_sgu_pair`): the name without
+/// its `_<hash>` suffix, or `None` when it has none.
+pub fn module_base(name: &str) -> Option<&str> {
+    let (base, hash) = name.rsplit_once('_')?;
+    let hex = hash.len() >= 8 && hash.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+    hex.then_some(base)
+}
+
 /// Whether `name` is a Verilog or SystemVerilog keyword.
 pub fn is_keyword(name: &str) -> bool {
     KEYWORDS.contains(&name)

@@ -1,6 +1,7 @@
 //! Unit tests of the IR and emitter: errors, dedup, naming, determinism.
 
 use super::*;
+use crate::hdl::names::module_base;
 
 fn counter(name: &str, width: u32) -> Module {
     let m = ModuleBuilder::new(name);
@@ -136,11 +137,46 @@ fn identical_modules_are_emitted_once_and_different_ones_get_distinct_names() {
     let top = m.finish().unwrap();
     let out = Design::single(&top).emit();
     let names: Vec<&str> = out.files.iter().map(|f| f.name.as_str()).collect();
-    assert_eq!(names, ["vdx_counter.v", "vdx_counter_1.v", "top.v"]);
+    let bases: Vec<_> = names.iter().map(|n| module_base(n.trim_end_matches(".v"))).collect();
+    assert_eq!(bases, [Some("vdx_counter"), Some("vdx_counter"), Some("top")]);
+    assert_ne!(names[0], names[1]);
+    let (four, five) = (names[0].trim_end_matches(".v"), names[1].trim_end_matches(".v"));
     let top_text = &out.files[2].text;
-    assert_eq!(top_text.matches("vdx_counter u_").count(), 2, "{top_text}");
-    assert_eq!(top_text.matches("vdx_counter_1 u_c").count(), 1, "{top_text}");
+    assert_eq!(top_text.matches(&format!("{four} u_")).count(), 2, "{top_text}");
+    assert_eq!(top_text.matches(&format!("{five} u_c")).count(), 1, "{top_text}");
     assert_eq!(out.tops[0].files, names);
+}
+
+#[test]
+fn module_names_are_global_across_designs_and_prefixes() {
+    // The same module gets the same name alone, inside a top, and next to other modules.
+    let four = || counter("vdx_counter", 4);
+    let alone = Design::single(&four()).emit();
+    let m = ModuleBuilder::new("top");
+    let en = m.input("en_i", 1);
+    let a = m.instance("u_a", &counter("vdx_counter", 5), &[("en_i", &en)]).output("count_o");
+    let b = m.instance("u_b", &four(), &[("en_i", &en)]).output("count_o");
+    m.output("o", &a.concat(&b));
+    let inside = Design::single(&m.finish().unwrap()).emit();
+    let name = &alone.tops[0].module;
+    assert!(inside.files.iter().any(|f| f.name == format!("{name}.v")), "{name} not in {:?}", inside.files);
+    let same: Vec<_> = inside.files.iter().filter(|f| f.name == format!("{name}.v")).collect();
+    assert_eq!(same[0].text, alone.files[0].text, "one name, one text");
+    assert_eq!(alone.find_module("vdx_counter"), Some(name.as_str()));
+    assert_eq!(inside.find_module("vdx_counter"), None, "two counters: the base is ambiguous");
+    // A prefix namespaces every module, the instantiated ones included.
+    let prefixed = Design::single(&m_with_child()).with_prefix("acme").emit();
+    assert!(prefixed.files.iter().all(|f| f.name.starts_with("acme_vdx_")), "{:?}", prefixed.files);
+    let top = prefixed.files.last().unwrap();
+    assert!(top.text.contains(&format!("{} u_c", prefixed.tops[0].files[0].trim_end_matches(".v"))));
+}
+
+fn m_with_child() -> crate::hdl::Module {
+    let m = ModuleBuilder::new("vdx_top");
+    let en = m.input("en_i", 1);
+    let c = m.instance("u_c", &counter("vdx_counter", 3), &[("en_i", &en)]).output("count_o");
+    m.output("o", &c);
+    m.finish().unwrap()
 }
 
 #[test]
@@ -278,7 +314,7 @@ fn instance_and_generate_names_never_capture_signals() {
         text.contains("(gi_lane_1)") && text.contains("assign gi_lane_1 = ~en_i;"),
         "the wire must not be the genvar:\n{text}"
     );
-    assert!(text.contains("vdx_counter u_one (") && text.contains("assign u_one_1 = en_i;"), "{text}");
+    assert!(text.contains(" u_one (") && text.contains("assign u_one_1 = en_i;"), "{text}");
 }
 
 #[test]
@@ -295,11 +331,13 @@ fn large_generate_loops_are_marked_for_hierarchical_simulation() {
     assert!(small.tops[0].hier_blocks.is_empty());
     assert!(!small.sim_source(0).files.iter().any(|f| f.is_verilator_control()));
     let large = build(HIER_BLOCK_MIN_INSTANCES);
-    assert_eq!(large.tops[0].hier_blocks, ["vdx_counter"]);
+    let child_name = large.tops[0].files[0].trim_end_matches(".v");
+    assert_eq!(module_base(child_name), Some("vdx_counter"));
+    assert_eq!(large.tops[0].hier_blocks, [child_name]);
     let src = large.sim_source(0);
     let control = src.files.last().unwrap();
-    assert_eq!(control.name, "top.vlt");
-    assert_eq!(control.text, "`verilator_config\nhier_block -module \"vdx_counter\"\n");
+    assert_eq!(control.name, format!("{}.vlt", large.tops[0].module));
+    assert_eq!(control.text, format!("`verilator_config\nhier_block -module \"{child_name}\"\n"));
     assert!(large.files.iter().all(|f| f.name.ends_with(".v")), "control files are for simulators only");
 }
 
