@@ -53,10 +53,10 @@ enum Command {
         /// `vdx_sgu_pair`).
         #[arg(long)]
         top: Option<String>,
-        /// Clock the slack is measured against.
-        #[arg(long, default_value_t = 100.0)]
-        clock_mhz: f64,
-        /// Work folder (default rtl_out/<config>/<die>/synth/<instance>).
+        /// Clock the slack is measured against (default: the config's `clock_mhz`).
+        #[arg(long)]
+        clock_mhz: Option<f64>,
+        /// Work folder (default rtl_out/<config>-synth/<die>/<instance>).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -91,6 +91,9 @@ struct SelectArgs {
     /// Override a parameter of --block: key=value (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Prefix of every module name (overrides the config's `prefix`).
+    #[arg(long)]
+    prefix: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -237,39 +240,72 @@ fn selection(select: &SelectArgs) -> Selection {
 fn gen_cmd(select: &SelectArgs, out: Option<&Path>) -> Result<()> {
     let config = load_config(select.config.as_deref())?;
     let plans = generate::plan(&config, &selection(select))?;
+    warn_empty_dies(&config, select);
+    let prefix = select.prefix.clone().unwrap_or_else(|| config.prefix.clone());
+    if !prefix.is_empty() && !vdx::hdl::names::is_plain_identifier(&prefix) {
+        bail!("--prefix {prefix:?}: must be a lower-case identifier (a letter, then letters, digits, _)");
+    }
     // Everything is built in memory first, so a failure writes nothing.
     let bar = spinner("building".into());
-    let outputs = plans.iter().map(|p| generate::build_die(&config, p)).collect::<Result<Vec<_>, _>>()?;
+    let outputs = plans
+        .iter()
+        .filter(|p| !p.units.is_empty())
+        .map(|p| generate::build_die(&config, p, &prefix))
+        .collect::<Result<Vec<_>, _>>()?;
     bar.finish_and_clear();
-    let dir_of = |die: &str| match out {
-        Some(o) if plans.len() == 1 => o.to_path_buf(),
-        Some(o) => o.join(die),
-        None => generate::default_dir(&config, die),
+    // One die with --out: that folder. Otherwise the dies go below a root folder that vdx owns.
+    let root = match out {
+        Some(_) if plans.len() == 1 => None,
+        Some(o) => Some(o.to_path_buf()),
+        None => Some(generate::default_root(&config)),
     };
-    // Every target is checked before any is written, so a refusal leaves all of them untouched.
-    for plan in plans.iter().filter(|p| !p.units.is_empty()) {
-        generate::check_replaceable(&dir_of(&plan.die))?;
+    let targets: Vec<_> = outputs
+        .iter()
+        .map(|o| {
+            let dir = match (&root, out) {
+                (Some(r), _) => r.join(&o.die),
+                (None, Some(o)) => o.to_path_buf(),
+                (None, None) => unreachable!("without --out there is a root"),
+            };
+            (o, dir)
+        })
+        .collect();
+    if !targets.is_empty() {
+        generate::write_dies(&config, &targets, root.as_deref())?;
     }
-    for (plan, output) in plans.iter().zip(&outputs) {
+    for plan in &plans {
         let unavailable: Vec<String> = plan.unavailable.iter().map(|(i, b)| format!("{i} ({b})")).collect();
-        if plan.units.is_empty() {
-            println!("{}: nothing to generate; not available yet: {}", plan.die, unavailable.join(", "));
-            continue;
-        }
-        let dir = dir_of(&plan.die);
-        generate::write_die(output, &dir)?;
-        println!(
-            "{}: {} block(s), {} module file(s) -> {}",
-            plan.die,
-            plan.units.len(),
-            output.emitted.files.len(),
-            dir.display()
-        );
-        if !unavailable.is_empty() {
-            println!("  not available yet: {}", unavailable.join(", "));
+        match targets.iter().find(|(o, _)| o.die == plan.die) {
+            None => {
+                println!("{}: nothing to generate; not available yet: {}", plan.die, unavailable.join(", "))
+            }
+            Some((o, dir)) => {
+                println!(
+                    "{}: {} block(s), {} module file(s) -> {}",
+                    plan.die,
+                    plan.units.len(),
+                    o.emitted.files.len(),
+                    dir.display()
+                );
+                if !unavailable.is_empty() {
+                    println!("  not available yet: {}", unavailable.join(", "));
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// A die without blocks generates nothing: say so rather than print nothing.
+fn warn_empty_dies(config: &DieConfig, select: &SelectArgs) {
+    for die in config.dies.iter().filter(|d| d.blocks.is_empty()) {
+        if select.die.as_deref().is_none_or(|d| d == die.name) && select.block.is_none() {
+            eprintln!(
+                "warning: die `{}` has no blocks; add [dies.{}.blocks.<instance>] tables",
+                die.name, die.name
+            );
+        }
+    }
 }
 
 fn sim_cmd(select: &SelectArgs, cycles: u64, seed: u64) -> Result<()> {
@@ -328,52 +364,125 @@ fn sim_cmd(select: &SelectArgs, cycles: u64, seed: u64) -> Result<()> {
     Ok(())
 }
 
-fn synth_cmd(select: &SelectArgs, top: Option<&str>, clock_mhz: f64, out: Option<&Path>) -> Result<()> {
+/// Files a `vdx synth` run writes into its work folder, besides the Verilog.
+const SYNTH_FILES: &[&str] = &[
+    "synth.ys",
+    "abc.constr",
+    "yosys.log",
+    "stat.rpt",
+    "stat.json",
+    "netlist.v",
+    "netlist.json",
+    "sta.tcl",
+    "sta.log",
+    "stages.tcl",
+    "stages.log",
+    "synth.json",
+];
+
+fn synth_cmd(
+    select: &SelectArgs,
+    top: Option<&str>,
+    clock_mhz: Option<f64>,
+    out: Option<&Path>,
+) -> Result<()> {
     use vdx::flows::synth;
     let config = load_config(select.config.as_deref())?;
     let plans = generate::plan(&config, &selection(select))?;
-    let units: Vec<_> = plans.iter().flat_map(|p| p.units.iter().map(move |u| (&p.die, u))).collect();
-    if units.is_empty() {
-        bail!("nothing to synthesize: the selection holds no available block");
+    let clock_mhz = clock_mhz.unwrap_or(config.clock_mhz);
+    if !(clock_mhz.is_finite() && clock_mhz > 0.0 && clock_mhz <= 10_000.0) {
+        bail!("--clock-mhz {clock_mhz}: must be a frequency in (0, 10000] MHz");
     }
     let opts = synth::SynthOptions { clock_mhz, ..synth::SynthOptions::default() };
-    for (die, unit) in units {
-        let emitted = Design::single(&unit.params.build()?).emit();
-        let top_name = top.map_or_else(|| emitted.tops[0].module.clone(), str::to_string);
-        if !emitted.files.iter().any(|f| f.name == format!("{top_name}.v")) {
-            let modules: Vec<&str> = emitted.files.iter().map(|f| f.name.trim_end_matches(".v")).collect();
-            bail!(
-                "--top {top_name}: `{}` has no such module; its modules: {}",
-                unit.instance,
-                modules.join(", ")
-            );
+    if !opts.liberty.is_file() {
+        bail!("Liberty file {} not found (apt-get install qflow-tech-osu018)", opts.liberty.display());
+    }
+    // Everything is built and checked before anything is written. Instances that build the same
+    // top (the three compute dies' arrays) are synthesized once: global module names make the
+    // top's name the key.
+    struct Job {
+        label: String,
+        block: &'static str,
+        emitted: vdx::hdl::Emitted,
+        top: String,
+        work: PathBuf,
+        same_as: Vec<String>,
+    }
+    let mut jobs: Vec<Job> = Vec::new();
+    for plan in &plans {
+        for unit in &plan.units {
+            let emitted = Design::single(&unit.params.build()?).emit();
+            let top_name = match top {
+                None => emitted.tops[0].module.clone(),
+                Some(t) => match emitted.find_module(t) {
+                    Some(m) => m.to_string(),
+                    None => {
+                        let modules: Vec<&str> =
+                            emitted.files.iter().map(|f| f.name.trim_end_matches(".v")).collect();
+                        bail!(
+                            "--top {t}: `{}` has no such module (give a name or its base without the hash); its modules: {}",
+                            unit.instance,
+                            modules.join(", ")
+                        );
+                    }
+                },
+            };
+            let label = format!("{}/{}", plan.die, unit.instance);
+            if let Some(j) = jobs.iter_mut().find(|j| j.top == top_name) {
+                j.same_as.push(label);
+                continue;
+            }
+            let work = match out {
+                Some(o) if plans.iter().map(|p| p.units.len()).sum::<usize>() == 1 => o.to_path_buf(),
+                Some(o) => o.join(&plan.die).join(&unit.instance),
+                None => generate::default_synth_dir(&config, &plan.die, &unit.instance),
+            };
+            jobs.push(Job { label, block: unit.block, emitted, top: top_name, work, same_as: Vec::new() });
         }
-        let work = match out {
-            Some(o) if units_len(&plans) == 1 => o.to_path_buf(),
-            Some(o) => o.join(die).join(&unit.instance),
-            None => generate::default_dir(&config, die).join("synth").join(&unit.instance),
-        };
-        let rtl = work.join("rtl");
-        std::fs::create_dir_all(&rtl).with_context(|| format!("creating {}", rtl.display()))?;
-        emitted.write_to(&rtl).with_context(|| format!("writing {}", rtl.display()))?;
-        let files: Vec<PathBuf> = emitted.files.iter().map(|f| rtl.join(&f.name)).collect();
-        let bar = spinner(format!("{die}/{}: Yosys + OpenSTA on {top_name}", unit.instance));
-        let report = synth::synthesize(&files, &top_name, &work, &opts)?;
-        let stages = synth::stage_timing(&work, &top_name, &opts)?;
+    }
+    if jobs.is_empty() {
+        bail!("nothing to synthesize: the selection holds no available block");
+    }
+    let writes = |j: &Job| -> Vec<String> {
+        SYNTH_FILES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(j.emitted.files.iter().map(|f| f.name.clone()))
+            .collect()
+    };
+    // Claim every work folder first, so a refusal leaves all of them untouched.
+    let mut claimed = Vec::new();
+    for j in &jobs {
+        claimed.push(generate::write::WorkDir::claim(&j.work, &writes(j))?);
+    }
+    for (j, work) in jobs.iter().zip(claimed) {
+        let files: Vec<PathBuf> = j.emitted.files.iter().map(|f| work.path().join(&f.name)).collect();
+        for (f, path) in j.emitted.files.iter().zip(&files) {
+            std::fs::write(path, &f.text).with_context(|| format!("writing {}", path.display()))?;
+        }
+        let bar = spinner(format!("{}: Yosys + OpenSTA on {}", j.label, j.top));
+        let result = synth::synthesize(&files, &j.top, work.path(), &opts)
+            .and_then(|report| Ok((report, synth::stage_timing(work.path(), &j.top, &opts)?)));
         bar.finish_and_clear();
-        println!("{die}/{} ({}):\n{}", unit.instance, unit.block, synth::format_report(&report));
+        let (report, stages) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                work.finish(serde_json::json!({ "top": j.top, "failed": e.to_string() }))?;
+                return Err(e.into());
+            }
+        };
+        let same =
+            if j.same_as.is_empty() { String::new() } else { format!(" (also {})", j.same_as.join(", ")) };
+        println!("{} ({}){same}:\n{}", j.label, j.block, synth::format_report(&report));
         println!("worst path into each register group:\n{}", synth::format_stage_timing(&stages));
-        let json = work.join("synth.json");
+        let json = work.path().join("synth.json");
         let body = serde_json::json!({ "report": report, "stages": stages });
         std::fs::write(&json, serde_json::to_string_pretty(&body)? + "\n")
             .with_context(|| format!("writing {}", json.display()))?;
-        println!("reports in {}", work.display());
+        println!("reports in {}", work.path().display());
+        work.finish(serde_json::json!({ "top": j.top, "clock_mhz": clock_mhz }))?;
     }
     Ok(())
-}
-
-fn units_len(plans: &[generate::DiePlan]) -> usize {
-    plans.iter().map(|p| p.units.len()).sum()
 }
 
 fn lint_cmd(root: &Path) -> Result<()> {

@@ -54,6 +54,17 @@ pub fn check_range<T: PartialOrd + std::fmt::Display>(
     }
 }
 
+/// A latency a block states: `cycles` from an event on `from` to its effect on `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Latency {
+    /// Clock cycles.
+    pub cycles: u64,
+    /// Where it starts (a port and what happens there).
+    pub from: String,
+    /// Where it ends.
+    pub to: String,
+}
+
 /// How long and with what seed a co-simulation runs.
 #[derive(Debug, Clone, Copy)]
 pub struct CosimRun {
@@ -120,6 +131,10 @@ pub trait BlockParams: Serialize + DeserializeOwned + Default + Clone + std::fmt
     fn build(&self) -> Result<Module, HdlError>;
     /// Co-simulates the block under Verilator against its golden model.
     fn cosim(&self, run: CosimRun) -> Result<CosimReport, SimError>;
+    /// The latency the block states, if it has a fixed one.
+    fn latency(&self) -> Option<Latency> {
+        None
+    }
 }
 
 /// A block with validated parameters (object-safe view of [`BlockParams`]).
@@ -132,6 +147,10 @@ pub trait Elaborated: std::fmt::Debug {
     fn build(&self) -> Result<Module, HdlError>;
     /// Co-simulates under Verilator against the golden model.
     fn cosim(&self, run: CosimRun) -> Result<CosimReport, SimError>;
+    /// The latency the block states, if it has a fixed one.
+    fn latency(&self) -> Option<Latency>;
+    /// One-line description.
+    fn summary(&self) -> &'static str;
 }
 
 impl<P: BlockParams> Elaborated for P {
@@ -152,6 +171,14 @@ impl<P: BlockParams> Elaborated for P {
 
     fn cosim(&self, run: CosimRun) -> Result<CosimReport, SimError> {
         BlockParams::cosim(self, run)
+    }
+
+    fn latency(&self) -> Option<Latency> {
+        BlockParams::latency(self)
+    }
+
+    fn summary(&self) -> &'static str {
+        P::SUMMARY
     }
 }
 

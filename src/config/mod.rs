@@ -29,6 +29,8 @@ struct RawConfig {
     name: String,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    prefix: String,
     clock_mhz: f64,
     dies: BTreeMap<String, RawDie>,
 }
@@ -49,6 +51,9 @@ pub struct DieConfig {
     pub name: String,
     /// Free text.
     pub description: String,
+    /// Prefix of every generated module name (empty for none): a namespace for output that is
+    /// compiled together with other Verilog.
+    pub prefix: String,
     /// Target clock in MHz.
     pub clock_mhz: f64,
     /// File it came from, or [`DEFAULT_SOURCE`].
@@ -127,6 +132,9 @@ impl DieConfig {
         };
         let mut issues = Vec::new();
         check_name(&raw.name, "name", &mut issues);
+        if !raw.prefix.is_empty() {
+            check_name(&raw.prefix, "prefix", &mut issues);
+        }
         if !(raw.clock_mhz > 0.0 && raw.clock_mhz <= 10_000.0) {
             issues.push(format!("clock_mhz: {} is out of range (0, 10000]", raw.clock_mhz));
         }
@@ -152,6 +160,7 @@ impl DieConfig {
         Ok(DieConfig {
             name: raw.name,
             description: raw.description,
+            prefix: raw.prefix,
             clock_mhz: raw.clock_mhz,
             source: source.into(),
             dies,
@@ -175,6 +184,9 @@ impl DieConfig {
         root.insert("name".into(), self.name.clone().into());
         if !self.description.is_empty() {
             root.insert("description".into(), self.description.clone().into());
+        }
+        if !self.prefix.is_empty() {
+            root.insert("prefix".into(), self.prefix.clone().into());
         }
         root.insert("clock_mhz".into(), self.clock_mhz.into());
         let mut dies = toml::Table::new();

@@ -5,5 +5,6 @@
 //! a shell, so file names are never re-interpreted; where a tool takes a script of its own (Yosys
 //! `-p`), the runner rejects paths that the script language would split.
 
+pub mod files;
 pub mod lint;
 pub mod synth;

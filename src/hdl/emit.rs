@@ -44,6 +44,8 @@ pub struct EmittedTop {
     pub files: Vec<String>,
     /// Ports of the top module.
     pub ports: Vec<crate::hdl::PortSpec>,
+    /// Parameters the top's header lists (`name`, `value`), derived values included.
+    pub params: Vec<(String, String)>,
     /// Modules below the top that simulators should build once and share between instances
     /// (see [`HIER_BLOCK_MIN_INSTANCES`]).
     pub hier_blocks: Vec<String>,
@@ -56,6 +58,8 @@ pub struct Emitted {
     pub files: Vec<VerilogFile>,
     /// The tops, in the order they were added.
     pub tops: Vec<EmittedTop>,
+    /// Module name → the distinct modules it instantiates.
+    pub children: BTreeMap<String, Vec<String>>,
 }
 
 impl Design {
@@ -114,10 +118,10 @@ impl Design {
                     .filter(|m| state.hier.contains(*m) && *m != module && !inner.contains(*m))
                     .map(str::to_string)
                     .collect();
-                EmittedTop { module, files, ports: t.ports(), hier_blocks }
+                EmittedTop { module, files, ports: t.ports(), params: t.params().to_vec(), hier_blocks }
             })
             .collect();
-        Emitted { files: state.files, tops }
+        Emitted { files: state.files, tops, children: state.children }
     }
 }
 
@@ -232,7 +236,8 @@ impl EmitState {
             let text = format!("{}{}", generator_line(), text.replace(NAME_SLOT, &name));
             self.files.push(VerilogFile { name: format!("{name}.v"), text });
             let mut kids = child_names.clone();
-            kids.dedup();
+            let mut seen = std::collections::BTreeSet::new();
+            kids.retain(|k| seen.insert(k.clone()));
             self.children.insert(name.clone(), kids);
         }
         self.by_ptr.insert(ptr, name.clone());

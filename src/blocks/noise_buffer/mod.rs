@@ -113,4 +113,12 @@ impl BlockParams for NoiseBufferParams {
     fn cosim(&self, run: CosimRun) -> Result<CosimReport, SimError> {
         tb::cosim_verilator(self, run)
     }
+
+    fn latency(&self) -> Option<crate::blocks::Latency> {
+        Some(crate::blocks::Latency {
+            cycles: 1,
+            from: "rd_en_i with rd_addr_i".into(),
+            to: "rd_data_o".into(),
+        })
+    }
 }

@@ -134,6 +134,14 @@ impl BlockParams for SguParams {
     fn cosim(&self, run: CosimRun) -> Result<CosimReport, SimError> {
         tb::cosim_verilator(self, run)
     }
+
+    fn latency(&self) -> Option<crate::blocks::Latency> {
+        Some(crate::blocks::Latency {
+            cycles: u64::from(rtl::PAIR_LATENCY) + 1,
+            from: "en_i high (a uniform is drawn)".into(),
+            to: "out_valid_o with its samples".into(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -348,6 +348,14 @@ impl BlockParams for SystolicParams {
     fn cosim(&self, run: CosimRun) -> Result<CosimReport, SimError> {
         tb::cosim_verilator(self, run)
     }
+
+    fn latency(&self) -> Option<crate::blocks::Latency> {
+        Some(crate::blocks::Latency {
+            cycles: self.result_latency(),
+            from: "an act transfer of a tile's last K-tile".into(),
+            to: "its result row on res_data_o (reader not behind)".into(),
+        })
+    }
 }
 
 #[cfg(test)]

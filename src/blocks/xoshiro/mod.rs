@@ -92,4 +92,12 @@ impl BlockParams for XoshiroLaneParams {
     fn cosim(&self, run: CosimRun) -> Result<CosimReport, SimError> {
         tb::cosim_verilator(self, run)
     }
+
+    fn latency(&self) -> Option<crate::blocks::Latency> {
+        Some(crate::blocks::Latency {
+            cycles: 0,
+            from: "the state (after reset, load_i or en_i)".into(),
+            to: "rand_o (combinational from the state)".into(),
+        })
+    }
 }

@@ -2,11 +2,19 @@
 //! `--block`, `--set`), building and emitting them per die, and writing each die's folder
 //! atomically, so a failure never leaves partial output behind.
 
+pub mod manifest;
+pub mod write;
+
 use crate::blocks::{self, Elaborated};
 use crate::config::{DieConfig, elaborate_instance};
+use crate::flows::files::{self, BlockFlow, ParamValue};
 use crate::hdl::{Design, Emitted, GENERATOR};
-use serde::Serialize;
+use manifest::{
+    Clock, Manifest, ManifestBlock, ManifestModule, ManifestPort, ManifestUnavailable, ResetInfo,
+    RootManifest,
+};
 use std::path::{Path, PathBuf};
+pub use write::FolderOutput;
 
 /// Die name used for a block that is asked for on the command line but placed on no die.
 pub const STANDALONE_DIE: &str = "standalone";
@@ -54,18 +62,17 @@ pub enum GenError {
     /// A block failed to build (a generator bug: parameters were validated).
     #[error("{0}")]
     Build(#[from] crate::hdl::HdlError),
+    /// An output folder that vdx will not write into; the message says why and names the files.
+    #[error("{0}")]
+    Refused(String),
     /// Writing the output failed.
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}")]
     Io {
         /// Path involved.
         path: PathBuf,
         /// Underlying error.
         source: std::io::Error,
     },
-}
-
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> GenError + '_ {
-    move |source| GenError::Io { path: path.to_path_buf(), source }
 }
 
 /// Parses `key=value` (value as TOML, bare words as strings) into a table.
@@ -174,155 +181,138 @@ pub struct DieOutput {
     pub emitted: Emitted,
     /// `manifest.json` contents.
     pub manifest: Manifest,
+    /// Every file of the folder but the manifest: Verilog, then flow files.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
-/// What a die folder contains, as written to `manifest.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Manifest {
-    /// Generator and version.
-    pub generator: String,
-    /// Config name.
-    pub config: String,
-    /// Config file.
-    pub config_source: String,
-    /// Die name.
-    pub die: String,
-    /// Generated instances.
-    pub blocks: Vec<ManifestBlock>,
-    /// Instances whose block is not available yet.
-    pub unavailable: Vec<ManifestUnavailable>,
+impl DieOutput {
+    /// The folder to write at `dir`.
+    pub fn folder(&self, dir: &Path) -> FolderOutput {
+        let manifest = serde_json::to_string_pretty(&self.manifest)
+            .unwrap_or_else(|e| unreachable!("the manifest always serializes: {e}"));
+        FolderOutput { dir: dir.to_path_buf(), files: self.files.clone(), manifest: manifest + "\n" }
+    }
 }
 
-/// One generated instance in the manifest.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestBlock {
-    /// Instance name.
-    pub instance: String,
-    /// Block name.
-    pub block: String,
-    /// Top module.
-    pub top: String,
-    /// Filelist of the top.
-    pub filelist: String,
-    /// Effective parameters.
-    pub params: toml::Table,
-}
-
-/// An instance that was not generated.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestUnavailable {
-    /// Instance name.
-    pub instance: String,
-    /// Block name.
-    pub block: String,
-}
-
-/// Builds and emits every unit of a plan (all in memory).
-pub fn build_die(config: &DieConfig, plan: &DiePlan) -> Result<DieOutput, GenError> {
-    let mut design = Design::new();
+/// Builds and emits every unit of a plan, with its flow files and manifest (all in memory).
+pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<DieOutput, GenError> {
+    let mut design = Design::new().with_prefix(prefix);
     for u in &plan.units {
         design.add_top(&u.params.build()?);
     }
     let emitted = design.emit();
-    let blocks = plan
-        .units
-        .iter()
-        .zip(&emitted.tops)
-        .map(|(u, t)| ManifestBlock {
+    let mut files: Vec<(String, Vec<u8>)> =
+        emitted.files.iter().map(|f| (f.name.clone(), f.text.clone().into_bytes())).collect();
+    let mut blocks = Vec::new();
+    for (u, t) in plan.units.iter().zip(&emitted.tops) {
+        let table = u.params.params_table();
+        let derived: Vec<(String, ParamValue)> =
+            t.params.iter().map(|(k, v)| (k.clone(), ParamValue::parse(v))).collect();
+        let mut params: Vec<(String, ParamValue)> =
+            table.iter().map(|(k, v)| (k.clone(), ParamValue::from_toml(v))).collect();
+        params.extend(derived.iter().filter(|(k, _)| !table.contains_key(k)).cloned());
+        let flow = BlockFlow {
+            config: &config.name,
+            die: &plan.die,
+            instance: &u.instance,
+            block: u.block,
+            summary: u.params.summary(),
+            top: &t.module,
+            files: &t.files,
+            ports: &t.ports,
+            clock_mhz: config.clock_mhz,
+            params: &params,
+        };
+        let i = &u.instance;
+        let flow_files = [
+            ("filelist", format!("{i}.f"), files::filelist(&flow)),
+            ("fusesoc", format!("{i}.core"), files::fusesoc_core(&flow)),
+            ("sdc", format!("{i}.sdc"), files::sdc(&flow)),
+            ("orfs", format!("{i}.config.mk"), files::orfs_config(&flow)),
+            ("c_header", format!("{i}_params.h"), files::params_header(&flow)),
+        ];
+        let mut flow_names = std::collections::BTreeMap::new();
+        for (kind, name, text) in flow_files {
+            flow_names.insert(kind.to_string(), name.clone());
+            files.push((name, text.into_bytes()));
+        }
+        blocks.push(ManifestBlock {
             instance: u.instance.clone(),
             block: u.block.to_string(),
             top: t.module.clone(),
-            filelist: format!("{}.f", t.module),
-            params: u.params.params_table(),
-        })
-        .collect();
+            verilog: t.files.clone(),
+            flow: flow_names,
+            params: table,
+            derived: derived.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+            ports: t.ports.iter().map(ManifestPort::from).collect(),
+            latency: u.params.latency(),
+        });
+    }
     let unavailable = plan
         .unavailable
         .iter()
         .map(|(i, b)| ManifestUnavailable { instance: i.clone(), block: b.to_string() })
+        .collect();
+    let modules = emitted
+        .files
+        .iter()
+        .filter_map(|f| {
+            let name = f.name.strip_suffix(".v")?.to_string();
+            let instantiates = emitted.children.get(&name).cloned().unwrap_or_default();
+            Some(ManifestModule { name, file: f.name.clone(), instantiates })
+        })
         .collect();
     let manifest = Manifest {
         generator: GENERATOR.into(),
         config: config.name.clone(),
         config_source: config.source.clone(),
         die: plan.die.clone(),
+        prefix: prefix.to_string(),
+        clock: Clock { port: crate::sim::CLOCK_PORT.into(), mhz: config.clock_mhz, edge: "rising".into() },
+        reset: ResetInfo::default(),
         blocks,
         unavailable,
+        modules,
+        files: write::records(&files),
     };
-    Ok(DieOutput { die: plan.die.clone(), emitted, manifest })
+    Ok(DieOutput { die: plan.die.clone(), emitted, manifest, files })
 }
 
-/// Writes a die's files into `dir`. Everything is first written into a temporary sibling folder,
-/// which then replaces `dir` in one rename, so `dir` never holds partial output. An existing `dir`
-/// is replaced only when it is empty or is itself vdx output (holds a vdx `manifest.json`); any
-/// other folder is refused, so `--out` can never delete a user's files.
-pub fn write_die(out: &DieOutput, dir: &Path) -> Result<(), GenError> {
-    check_replaceable(dir)?;
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-    // Both temporary folders are removed on drop, whatever fails below.
-    let staging =
-        tempfile::Builder::new().prefix(".vdx-gen-").tempdir_in(&parent).map_err(io_err(&parent))?;
-    out.emitted.write_to(staging.path()).map_err(io_err(staging.path()))?;
-    let manifest = serde_json::to_string_pretty(&out.manifest)
-        .unwrap_or_else(|e| unreachable!("the manifest always serializes: {e}"));
-    let manifest_path = staging.path().join("manifest.json");
-    std::fs::write(&manifest_path, manifest + "\n").map_err(io_err(&manifest_path))?;
-    if dir.exists() {
-        let old =
-            tempfile::Builder::new().prefix(".vdx-old-").tempdir_in(&parent).map_err(io_err(&parent))?;
-        let previous = old.path().join("previous");
-        std::fs::rename(dir, &previous).map_err(io_err(dir))?;
-        if let Err(e) = std::fs::rename(staging.path(), dir) {
-            // Put the previous output back; if even that fails, say where it is.
-            if let Err(restore) = std::fs::rename(&previous, dir) {
-                let kept = old.keep();
-                return Err(GenError::Io {
-                    path: dir.to_path_buf(),
-                    source: std::io::Error::other(format!(
-                        "{e}; the previous output could not be restored ({restore}) and is in {}",
-                        kept.join("previous").display()
-                    )),
-                });
-            }
-            return Err(io_err(dir)(e));
-        }
-    } else {
-        std::fs::rename(staging.path(), dir).map_err(io_err(dir))?;
-    }
-    // The staging folder is now `dir`: it must not be removed.
-    let _ = staging.keep();
-    Ok(())
+/// Writes the die folders of one run, all or nothing, under the ownership rules of [`write`].
+/// With `root`, the folders are the dies below one root folder, which gets a root manifest.
+pub fn write_dies(
+    config: &DieConfig,
+    outputs: &[(&DieOutput, PathBuf)],
+    root: Option<&Path>,
+) -> Result<(), GenError> {
+    let folders: Vec<FolderOutput> = outputs.iter().map(|(o, dir)| o.folder(dir)).collect();
+    let root_manifest = root.map(|r| {
+        // Dies written before by another selection stay listed.
+        let mut dies: std::collections::BTreeSet<String> = std::fs::read_to_string(r.join(write::MANIFEST))
+            .ok()
+            .and_then(|t| serde_json::from_str::<RootManifest>(&t).ok())
+            .map(|m| m.dies.into_iter().collect())
+            .unwrap_or_default();
+        dies.extend(outputs.iter().map(|(o, _)| o.die.clone()));
+        let m = RootManifest {
+            generator: GENERATOR.into(),
+            config: config.name.clone(),
+            dies: dies.into_iter().collect(),
+        };
+        serde_json::to_string_pretty(&m)
+            .unwrap_or_else(|e| unreachable!("the manifest always serializes: {e}"))
+            + "\n"
+    });
+    write::write_all(root.zip(root_manifest.as_deref()), &folders)
 }
 
-/// Refuses to replace anything but an empty folder or earlier vdx output.
-pub fn check_replaceable(dir: &Path) -> Result<(), GenError> {
-    let refuse = |why: &str| {
-        Err(GenError::Selection(format!(
-            "refusing to write into {}: {why}; choose another --out or remove it",
-            dir.display()
-        )))
-    };
-    let Ok(meta) = std::fs::symlink_metadata(dir) else { return Ok(()) };
-    if !meta.is_dir() {
-        return refuse("it exists and is not a folder");
-    }
-    let mut entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
-    if entries.next().is_none() {
-        return Ok(());
-    }
-    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap_or_default();
-    let ours = serde_json::from_str::<serde_json::Value>(&manifest)
-        .ok()
-        .and_then(|v| v.get("generator")?.as_str().map(|g| g.starts_with("vdx ")))
-        .unwrap_or(false);
-    if ours { Ok(()) } else { refuse("it holds files that are not vdx output (no vdx manifest.json)") }
+/// Default output root of a config: `rtl_out/<config>`; die `d` goes to `rtl_out/<config>/<d>`.
+pub fn default_root(config: &DieConfig) -> PathBuf {
+    PathBuf::from("rtl_out").join(&config.name)
 }
 
-/// Default output folder of a die: `rtl_out/<config>/<die>`.
-pub fn default_dir(config: &DieConfig, die: &str) -> PathBuf {
-    PathBuf::from("rtl_out").join(&config.name).join(die)
+/// Default work folder of `vdx synth` for an instance: `rtl_out/<config>-synth/<die>/<instance>`,
+/// outside every folder `vdx gen` owns (a `-` never occurs in a config name).
+pub fn default_synth_dir(config: &DieConfig, die: &str, instance: &str) -> PathBuf {
+    PathBuf::from("rtl_out").join(format!("{}-synth", config.name)).join(die).join(instance)
 }
