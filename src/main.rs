@@ -65,6 +65,11 @@ enum Command {
         /// Folder to lint; every folder below it holding .v files is linted (default rtl_out).
         dir: Option<PathBuf>,
     },
+    /// Print a block's datasheet: ports, stream order, bit layouts, latency, parameters.
+    Doc {
+        /// Block name (see `vdx blocks`).
+        block: String,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -179,6 +184,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Synth { select, top, clock_mhz, out } => {
             synth_cmd(&select, top.as_deref(), clock_mhz, out.as_deref())
         }
+        Command::Doc { block } => doc_cmd(&block),
         Command::Lint { dir } => lint_cmd(dir.as_deref().unwrap_or(Path::new("rtl_out"))),
         Command::Config { command: ConfigCommand::Show { config } } => {
             print!("{}", load_config(config.as_deref())?.to_toml());
@@ -229,6 +235,22 @@ fn blocks() -> Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+fn doc_cmd(block: &str) -> Result<()> {
+    let Some(entry) = vdx::blocks::find(block) else {
+        bail!("no block `{block}`; blocks: {}", vdx::blocks::names());
+    };
+    let Some(kind) = entry.kind else {
+        bail!("{block} is not available in {} yet: it has no datasheet", vdx::hdl::GENERATOR);
+    };
+    println!("# {} -- {}\n", entry.name, entry.summary);
+    print!("{}", vdx::blocks::datasheet(entry));
+    println!("\n## Parameters\n");
+    for p in kind.describe() {
+        println!("- `{}` (default {}, range {}): {}", p.name, p.default, p.range, p.doc);
     }
     Ok(())
 }
@@ -486,40 +508,29 @@ fn synth_cmd(
 }
 
 fn lint_cmd(root: &Path) -> Result<()> {
-    let mut dirs = Vec::new();
-    collect_verilog_dirs(root, &mut dirs).with_context(|| format!("reading {}", root.display()))?;
-    if dirs.is_empty() {
-        bail!("no .v files under {} (run `vdx gen` first)", root.display());
+    let targets =
+        generate::manifest::lint_targets(root).with_context(|| format!("reading {}", root.display()))?;
+    if targets.is_empty() {
+        bail!(
+            "no vdx output (folders with a vdx manifest.json) under {} (run `vdx gen` first)",
+            root.display()
+        );
     }
-    let mut dirty = 0;
-    for dir in &dirs {
-        let bar = spinner(format!("linting {}", dir.display()));
-        let report = vdx::flows::lint::lint_dir(dir)?;
-        bar.finish_and_clear();
-        println!("{}:\n{}", dir.display(), vdx::flows::lint::format_report(&report));
-        if !report.is_clean() {
-            dirty += 1;
-        }
+    let folders: std::collections::BTreeSet<&PathBuf> = targets.iter().flat_map(|t| &t.folders).collect();
+    let jobs: Vec<(String, Vec<PathBuf>)> =
+        targets.iter().map(|t| (t.module.clone(), t.files.clone())).collect();
+    let bar = spinner(format!("linting {} distinct module(s) of {} folder(s)", jobs.len(), folders.len()));
+    let report = vdx::flows::lint::lint_each(&jobs)?;
+    bar.finish_and_clear();
+    println!("{}", vdx::flows::lint::format_report(&report));
+    let shared = targets.iter().filter(|t| t.folders.len() > 1).count();
+    if shared > 0 {
+        println!("{shared} module(s) are the same in several folders and were linted once");
     }
-    if dirty > 0 {
-        bail!("lint found problems in {dirty} folder(s)");
+    if !report.is_clean() {
+        bail!("lint found problems");
     }
-    println!("lint clean: {} folder(s), zero warnings", dirs.len());
-    Ok(())
-}
-
-fn collect_verilog_dirs(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    if entries.iter().any(|e| e.path().extension().is_some_and(|x| x == "v")) {
-        out.push(dir.to_path_buf());
-    }
-    for e in entries {
-        let hidden = e.file_name().to_string_lossy().starts_with('.');
-        if e.file_type()?.is_dir() && !hidden {
-            collect_verilog_dirs(&e.path(), out)?;
-        }
-    }
+    println!("lint clean: {} distinct module(s) in {} folder(s), zero warnings", jobs.len(), folders.len());
     Ok(())
 }
 

@@ -5,14 +5,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-fn vdx(args: &[&str], cwd: &Path) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vdx")).args(args).current_dir(cwd).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use common::vdx;
 
 fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -33,13 +26,22 @@ fn gen_block_writes_verilog_and_filelist_and_lint_is_clean() {
     assert!(ok, "{stderr}");
     assert!(stdout.contains("1 block(s), 1 module file(s)"), "{stdout}");
     let names: Vec<String> = listing(&tmp.path().join("lane")).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, ["manifest.json", "vdx_xoshiro_lane.f", "vdx_xoshiro_lane.v"]);
+    let flow = [
+        "noise_lane0.config.mk",
+        "noise_lane0.core",
+        "noise_lane0.f",
+        "noise_lane0.sdc",
+        "noise_lane0_params.h",
+    ];
+    assert_eq!(names.len(), 7, "{names:?}");
+    assert_eq!(&names[..6], [&["manifest.json"][..], &flow[..]].concat());
+    assert!(names[6].starts_with("vdx_xoshiro_lane_") && names[6].ends_with(".v"), "{names:?}");
     if !common::lint_tools() {
         return;
     }
     let (ok, stdout, stderr) = vdx(&["lint", "lane"], tmp.path());
     assert!(ok, "{stdout}{stderr}");
-    assert!(stdout.contains("lint clean: 1 folder(s), zero warnings"), "{stdout}");
+    assert!(stdout.contains("lint clean: 1 distinct module(s) in 1 folder(s), zero warnings"), "{stdout}");
 }
 
 #[test]
@@ -49,7 +51,7 @@ fn lint_reports_warnings_in_hand_edited_output() {
     }
     let tmp = tempfile::tempdir().unwrap();
     assert!(vdx(&["gen", "--block", "xoshiro_lane", "--out", "lane"], tmp.path()).0);
-    let file = tmp.path().join("lane/vdx_xoshiro_lane.v");
+    let file = common::verilog_of(&tmp.path().join("lane"), "vdx_xoshiro_lane");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(
         &file,
@@ -117,7 +119,7 @@ fn gen_is_byte_identical_across_runs_and_reports_unavailable_blocks() {
     assert!(ok, "{stderr}");
     assert!(stdout.contains("not available yet: d2d (ucie_adapter), tcu (timestep_cond)"), "{stdout}");
     assert!(stdout.contains("not available yet: d2d (ucie_adapter), sae (spatial_attention)"), "{stdout}");
-    assert!(tmp.path().join("a/compute0/vdx_systolic_pe.v").exists());
+    assert!(common::verilog_of(&tmp.path().join("a/compute0"), "vdx_systolic_pe").exists());
     assert!(vdx(&["gen", "--out", "b"], tmp.path()).0);
     for die in ["compute0", "compute1", "compute2", "utility"] {
         assert_eq!(listing(&tmp.path().join("a").join(die)), listing(&tmp.path().join("b").join(die)));
@@ -125,7 +127,8 @@ fn gen_is_byte_identical_across_runs_and_reports_unavailable_blocks() {
     let (ok, stdout, _) =
         vdx(&["gen", "--block", "xoshiro_lane", "--set", "lane=7", "--out", "c"], tmp.path());
     assert!(ok, "{stdout}");
-    let text = std::fs::read_to_string(tmp.path().join("c/vdx_xoshiro_lane.v")).unwrap();
+    let text =
+        std::fs::read_to_string(common::verilog_of(&tmp.path().join("c"), "vdx_xoshiro_lane")).unwrap();
     assert!(text.contains("// params: seed=0x7ea lane=7"), "the config instance keeps its seed: {text}");
 }
 
@@ -195,15 +198,21 @@ fn gen_refuses_to_overwrite_a_folder_that_is_not_vdx_output() {
 }
 
 #[test]
-fn gen_replaces_its_own_earlier_output_completely() {
+fn gen_replaces_its_own_earlier_output_and_keeps_the_users_files() {
     let tmp = tempfile::tempdir().unwrap();
     assert!(vdx(&["gen", "--block", "xoshiro_lane", "--out", "o"], tmp.path()).0);
-    std::fs::write(tmp.path().join("o/stale.v"), "module stale; endmodule\n").unwrap();
+    let first = common::verilog_of(&tmp.path().join("o"), "vdx_xoshiro_lane");
+    std::fs::write(tmp.path().join("o/my_tb.sv"), "module my_tb; endmodule\n").unwrap();
+    std::fs::create_dir(tmp.path().join("o/waves")).unwrap();
     let (ok, _, stderr) =
         vdx(&["gen", "--block", "xoshiro_lane", "--set", "lane=1", "--out", "o"], tmp.path());
     assert!(ok, "{stderr}");
+    let second = common::verilog_of(&tmp.path().join("o"), "vdx_xoshiro_lane");
+    assert_ne!(first, second, "lane 1 is other content, so another name");
+    assert!(!first.exists(), "the previous run's module is replaced");
     let names: Vec<String> = listing(&tmp.path().join("o")).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, ["manifest.json", "vdx_xoshiro_lane.f", "vdx_xoshiro_lane.v"], "stale files are gone");
+    assert!(names.contains(&"my_tb.sv".to_string()) && names.contains(&"waves".to_string()), "{names:?}");
+    assert_eq!(names.len(), 9, "manifest, 5 flow files, 1 module, 2 of the user's: {names:?}");
     let leftovers: Vec<String> = listing(tmp.path()).into_iter().map(|(n, _)| n).collect();
     assert_eq!(leftovers, ["o"]);
 }

@@ -203,8 +203,14 @@ impl<P: BlockParams> Kind for KindOf<P> {
         let params: P = serde_path_to_error::deserialize(value).map_err(|e| {
             let field = e.path().to_string();
             let message = e.inner().to_string().replace('\n', " ");
-            let known: Vec<&str> = P::describe().iter().map(|p| p.name).collect();
-            vec![FieldIssue { field, message: format!("{message} (parameters: {})", known.join(", ")) }]
+            // serde lists the parameters itself for an unknown one; say them once.
+            let message = if message.contains("unknown field") {
+                message
+            } else {
+                let known: Vec<&str> = P::describe().iter().map(|p| p.name).collect();
+                format!("{message} (parameters: {})", known.join(", "))
+            };
+            vec![FieldIssue { field, message }]
         })?;
         let issues = params.validate();
         if issues.is_empty() { Ok(Box::new(params)) } else { Err(issues) }
@@ -219,6 +225,11 @@ pub struct BlockEntry {
     pub summary: &'static str,
     /// `None` while the block is not implemented.
     pub kind: Option<&'static dyn Kind>,
+    /// While not implemented: the parameters configs may already give it, with their TOML type
+    /// (`integer`, `string`, `boolean`, `float`); anything else is an error.
+    pub planned: &'static [(&'static str, &'static str)],
+    /// The block's datasheet: the module docs of its `mod.rs` (`vdx doc <block>`).
+    pub datasheet: &'static str,
 }
 
 /// Every block of VDX-1 vdx knows about, implemented or not.
@@ -227,44 +238,81 @@ pub static REGISTRY: &[BlockEntry] = &[
         name: xoshiro::XoshiroLaneParams::BLOCK,
         summary: xoshiro::XoshiroLaneParams::SUMMARY,
         kind: Some(&KindOf::<xoshiro::XoshiroLaneParams>(PhantomData)),
+        planned: &[],
+        datasheet: include_str!("xoshiro/mod.rs"),
     },
     BlockEntry {
         name: sgu::SguParams::BLOCK,
         summary: sgu::SguParams::SUMMARY,
         kind: Some(&KindOf::<sgu::SguParams>(PhantomData)),
+        planned: &[],
+        datasheet: include_str!("sgu/mod.rs"),
     },
     BlockEntry {
         name: noise_buffer::NoiseBufferParams::BLOCK,
         summary: noise_buffer::NoiseBufferParams::SUMMARY,
         kind: Some(&KindOf::<noise_buffer::NoiseBufferParams>(PhantomData)),
+        planned: &[],
+        datasheet: include_str!("noise_buffer/mod.rs"),
     },
     BlockEntry {
         name: systolic::SystolicParams::BLOCK,
         summary: systolic::SystolicParams::SUMMARY,
         kind: Some(&KindOf::<systolic::SystolicParams>(PhantomData)),
+        planned: &[],
+        datasheet: include_str!("systolic/mod.rs"),
     },
     BlockEntry {
         name: "spatial_attention",
         summary: "Spatial Attention Engine: tiled attention with online softmax",
         kind: None,
+        planned: &[("lanes", "integer"), ("array", "integer")],
+        datasheet: "",
     },
     BlockEntry {
         name: "temporal_attention",
         summary: "Temporal Attention Engine: strided gather across frames + short attention",
         kind: None,
+        planned: &[("lanes", "integer")],
+        datasheet: "",
     },
-    BlockEntry { name: "timestep_cond", summary: "Timestep Conditioning Unit", kind: None },
-    BlockEntry { name: "vae_decoder", summary: "causal 3D VAE decoder engine", kind: None },
+    BlockEntry {
+        name: "timestep_cond",
+        summary: "Timestep Conditioning Unit",
+        kind: None,
+        planned: &[],
+        datasheet: "",
+    },
+    BlockEntry {
+        name: "vae_decoder",
+        summary: "causal 3D VAE decoder engine",
+        kind: None,
+        planned: &[],
+        datasheet: "",
+    },
     BlockEntry {
         name: "ucie_adapter",
         summary: "UCIe die-to-die adapter: CRC, retry, flit packing",
         kind: None,
+        planned: &[("modules", "integer")],
+        datasheet: "",
     },
 ];
 
 /// Looks a block up by name.
 pub fn find(name: &str) -> Option<&'static BlockEntry> {
     REGISTRY.iter().find(|b| b.name == name)
+}
+
+/// The datasheet of a block: the `//!` lines of its `mod.rs`, as text.
+pub fn datasheet(entry: &BlockEntry) -> String {
+    entry
+        .datasheet
+        .lines()
+        .map_while(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// Names of all blocks, for error messages.

@@ -19,6 +19,27 @@ use std::path::Path;
 /// The built-in configuration, used when no `--config` is given.
 pub const DEFAULT_CONFIG: &str = include_str!("../../configs/vdx1.toml");
 
+/// Largest config file vdx reads (a real one is a few KB).
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// Longest line of a parse error that is echoed back (the parser quotes the offending line).
+const MAX_ECHO: usize = 160;
+
+/// Shortens every line of a message to [`MAX_ECHO`] characters.
+fn shorten(message: &str) -> String {
+    message
+        .lines()
+        .map(|l| {
+            if l.chars().count() > MAX_ECHO {
+                format!("{}…", l.chars().take(MAX_ECHO).collect::<String>())
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Where the default configuration's errors are reported from.
 pub const DEFAULT_SOURCE: &str = "<embedded default config vdx1.toml>";
 
@@ -111,12 +132,31 @@ impl DieConfig {
         Self::parse(DEFAULT_CONFIG, DEFAULT_SOURCE)
     }
 
-    /// Reads and validates a configuration file.
+    /// Reads and validates a configuration file. Only a regular file of at most
+    /// [`MAX_CONFIG_BYTES`] is read (a FIFO or `/dev/zero` would hang or grow without bound).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            source_name: path.display().to_string(),
-            issues: vec![format!("cannot read: {e}")],
-        })?;
+        use std::io::Read;
+        let fail =
+            |issue: String| ConfigError { source_name: path.display().to_string(), issues: vec![issue] };
+        let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        if !meta.is_file() {
+            return Err(fail("cannot read: not a regular file (a config is a TOML file)".into()));
+        }
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(fail(format!(
+                "cannot read: {} bytes is larger than the {MAX_CONFIG_BYTES}-byte limit",
+                meta.len()
+            )));
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| fail(format!("cannot read: {e}")))?;
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(fail(format!("cannot read: larger than the {MAX_CONFIG_BYTES}-byte limit")));
+        }
+        let text =
+            String::from_utf8(bytes).map_err(|e| fail(format!("cannot read: not UTF-8 text ({e})")))?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -124,10 +164,10 @@ impl DieConfig {
     pub fn parse(text: &str, source: &str) -> Result<Self, ConfigError> {
         let fail = |issues: Vec<String>| ConfigError { source_name: source.to_string(), issues };
         let raw: RawConfig = {
-            let de = toml::Deserializer::parse(text).map_err(|e| fail(vec![e.to_string()]))?;
+            let de = toml::Deserializer::parse(text).map_err(|e| fail(vec![shorten(&e.to_string())]))?;
             serde_path_to_error::deserialize(de).map_err(|e| {
                 let path = e.path().to_string();
-                fail(vec![format!("{path}: {}", e.into_inner().message().trim())])
+                fail(vec![format!("{path}: {}", shorten(e.into_inner().message().trim()))])
             })?
         };
         let mut issues = Vec::new();
@@ -224,6 +264,11 @@ fn check_name(name: &str, at: &str, issues: &mut Vec<String>) {
     }
 }
 
+/// `at.field`, or `--set field` for command-line overrides (`at` ends in a space).
+fn field_path(at: &str, field: &str) -> String {
+    if at.ends_with(' ') { format!("{at}{field}") } else { format!("{at}.{field}") }
+}
+
 /// Validates one block instance; `None` (with issues recorded) when it is invalid.
 pub fn elaborate_instance(
     instance: &str,
@@ -246,12 +291,39 @@ pub fn elaborate_instance(
         return None;
     };
     let elaborated = match entry.kind {
-        None => None,
+        None => {
+            // Not implemented yet: the parameters it will take are known, so typos and wrong
+            // types are caught now rather than when the block arrives.
+            let before = issues.len();
+            for (key, value) in &params {
+                match entry.planned.iter().find(|(name, _)| name == key) {
+                    None => {
+                        let known: Vec<&str> = entry.planned.iter().map(|(n, _)| *n).collect();
+                        let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                        issues.push(format!(
+                            "{}: unknown parameter of {} (not available yet; its parameters: {known})",
+                            field_path(at, key),
+                            entry.name
+                        ));
+                    }
+                    Some((_, kind)) if value.type_str() != *kind => issues.push(format!(
+                        "{}: invalid type: expected {kind}, got {}",
+                        field_path(at, key),
+                        value.type_str()
+                    )),
+                    Some(_) => {}
+                }
+            }
+            if issues.len() > before {
+                return None;
+            }
+            None
+        }
         Some(kind) => match kind.elaborate(&params) {
             Ok(e) => Some(e),
             Err(field_issues) => {
                 for fi in field_issues {
-                    issues.push(format!("{at}.{}: {}", fi.field, fi.message));
+                    issues.push(format!("{}: {}", field_path(at, &fi.field), fi.message));
                 }
                 return None;
             }

@@ -116,26 +116,40 @@ pub fn lint_files(files: &[PathBuf], tops: &[String]) -> Result<LintReport, Lint
     if files.is_empty() {
         return Err(LintError::Empty("no Verilog files given".into()));
     }
-    if tops.is_empty() {
+    let jobs: Vec<(String, Vec<PathBuf>)> = tops.iter().map(|t| (t.clone(), files.to_vec())).collect();
+    lint_each(&jobs)
+}
+
+/// Lints each `(top, files)` pair: the module `top` as the top, with exactly `files` (its own
+/// file and those of the modules below it), so a broken file is blamed only on the modules that
+/// use it. Jobs run in parallel; the report is in job order.
+pub fn lint_each(jobs: &[(String, Vec<PathBuf>)]) -> Result<LintReport, LintError> {
+    if jobs.is_empty() {
         return Err(LintError::Empty("no top modules given".into()));
     }
     let verilator = find_tool("verilator")?;
     let yosys = find_tool("yosys")?;
-    for f in files {
-        std::fs::metadata(f).map_err(|source| LintError::Io { path: f.clone(), source })?;
+    let mut args = Vec::new();
+    for (top, files) in jobs {
+        if files.is_empty() {
+            return Err(LintError::Empty(format!("no Verilog files given for `{top}`")));
+        }
+        for f in files {
+            std::fs::metadata(f).map_err(|source| LintError::Io { path: f.clone(), source })?;
+        }
+        args.push(ToolArgs { files: file_args(files), read_script: yosys_read_command(files)? });
     }
-    let args = ToolArgs { files: file_args(files), read_script: yosys_read_command(files)? };
 
-    let results: Vec<Mutex<Option<TopResult>>> = tops.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<TopResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(tops.len());
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len());
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(top) = tops.get(i) else { break };
-                    let r = lint_top(&verilator, &yosys, &args, top);
+                    let Some((top, _)) = jobs.get(i) else { break };
+                    let r = lint_top(&verilator, &yosys, &args[i], top);
                     // A poisoned slot only means another worker panicked; the scope re-raises it.
                     if let Ok(mut slot) = results[i].lock() {
                         *slot = Some(r);
@@ -146,13 +160,13 @@ pub fn lint_files(files: &[PathBuf], tops: &[String]) -> Result<LintReport, Lint
     });
 
     let mut findings = Vec::new();
-    for (slot, top) in results.into_iter().zip(tops) {
+    for (slot, (top, _)) in results.into_iter().zip(jobs) {
         match slot.into_inner().ok().flatten() {
             Some(r) => findings.extend(r?),
             None => return Err(LintError::Empty(format!("no lint result for `{top}`"))),
         }
     }
-    Ok(LintReport { modules: tops.to_vec(), findings })
+    Ok(LintReport { modules: jobs.iter().map(|(t, _)| t.clone()).collect(), findings })
 }
 
 /// Lints every `*.v` file in `dir` (sorted by name), with every module declared in them as a top

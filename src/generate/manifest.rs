@@ -147,3 +147,76 @@ impl Manifest {
         serde_json::from_str::<Self>(&text).ok().filter(|m| m.generator.starts_with("vdx "))
     }
 }
+
+/// One distinct module to lint: its name, the files it needs (its own last), and the folders
+/// that hold it.
+#[derive(Debug, Clone)]
+pub struct LintTarget {
+    /// Module name.
+    pub module: String,
+    /// Its file and the files of every module below it, dependencies first.
+    pub files: Vec<std::path::PathBuf>,
+    /// Folders holding this module with this content.
+    pub folders: Vec<std::path::PathBuf>,
+}
+
+/// Every distinct module of the vdx die folders at or below `root` (a module with the same name
+/// and the same file content in several folders is one target). Only files manifests list are
+/// read, so synthesis netlists or a user's files next to them are never linted.
+pub fn lint_targets(root: &std::path::Path) -> std::io::Result<Vec<LintTarget>> {
+    let mut folders = Vec::new();
+    collect_die_folders(root, &mut folders)?;
+    let mut targets: Vec<(String, String, LintTarget)> = Vec::new();
+    for dir in folders {
+        let Some(m) = Manifest::read(&dir) else { continue };
+        let by_name: BTreeMap<&str, &ManifestModule> =
+            m.modules.iter().map(|x| (x.name.as_str(), x)).collect();
+        for module in &m.modules {
+            let mut files = Vec::new();
+            closure(module, &by_name, &dir, &mut files);
+            let text = std::fs::read(dir.join(&module.file)).unwrap_or_default();
+            let sha = super::write::sha256_hex(&text);
+            match targets.iter_mut().find(|(n, s, _)| *n == module.name && *s == sha) {
+                Some((_, _, t)) => t.folders.push(dir.clone()),
+                None => targets.push((
+                    module.name.clone(),
+                    sha,
+                    LintTarget { module: module.name.clone(), files, folders: vec![dir.clone()] },
+                )),
+            }
+        }
+    }
+    Ok(targets.into_iter().map(|(_, _, t)| t).collect())
+}
+
+fn closure(
+    m: &ManifestModule,
+    by_name: &BTreeMap<&str, &ManifestModule>,
+    dir: &std::path::Path,
+    out: &mut Vec<std::path::PathBuf>,
+) {
+    for child in &m.instantiates {
+        if let Some(c) = by_name.get(child.as_str()) {
+            closure(c, by_name, dir, out);
+        }
+    }
+    let path = dir.join(&m.file);
+    if !out.contains(&path) {
+        out.push(path);
+    }
+}
+
+fn collect_die_folders(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    if Manifest::read(dir).is_some() {
+        out.push(dir.to_path_buf());
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let hidden = e.file_name().to_string_lossy().starts_with('.');
+        if e.file_type()?.is_dir() && !hidden {
+            collect_die_folders(&e.path(), out)?;
+        }
+    }
+    Ok(())
+}

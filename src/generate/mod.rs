@@ -75,6 +75,9 @@ pub enum GenError {
     },
 }
 
+/// Where `--set` values are reported from: `--set lane: 2000 is out of range …`.
+const SET_PATH: &str = "--set ";
+
 /// Parses `key=value` (value as TOML, bare words as strings) into a table.
 fn parse_sets(sets: &[String]) -> Result<toml::Table, GenError> {
     let mut table = toml::Table::new();
@@ -83,6 +86,11 @@ fn parse_sets(sets: &[String]) -> Result<toml::Table, GenError> {
             return Err(GenError::Selection(format!("--set {s}: expected key=value")));
         };
         let key = key.trim();
+        if key == "block" {
+            return Err(GenError::Selection(format!(
+                "--set {s}: `block` is not a parameter; choose the block with --block"
+            )));
+        }
         let text = format!("v = {}", value.trim());
         let value = match text.parse::<toml::Table>() {
             Ok(mut t) => t.remove("v").unwrap_or_else(|| unreachable!("the table has key v")),
@@ -119,7 +127,7 @@ pub fn plan(config: &DieConfig, sel: &Selection) -> Result<Vec<DiePlan>, GenErro
             } else {
                 let mut table = params.params_table();
                 table.extend(overrides.clone());
-                elaborate(&inst.instance, inst.block, table, "--set")?
+                elaborate(&inst.instance, inst.block, table, SET_PATH)?
             };
             plan.units.push(Unit { instance: inst.instance.clone(), block: inst.block, params });
         }
@@ -138,7 +146,7 @@ pub fn plan(config: &DieConfig, sel: &Selection) -> Result<Vec<DiePlan>, GenErro
             if entry.kind.is_none() {
                 return Err(not_available(block));
             }
-            let params = elaborate(block, entry.name, overrides, "--set")?;
+            let params = elaborate(block, entry.name, overrides, SET_PATH)?;
             plans.push(DiePlan {
                 die: STANDALONE_DIE.into(),
                 units: vec![Unit { instance: block.clone(), block: entry.name, params }],
@@ -163,7 +171,8 @@ fn elaborate(
 ) -> Result<Box<dyn Elaborated>, GenError> {
     table.insert("block".into(), block.into());
     let mut issues = Vec::new();
-    let inst = elaborate_instance(instance, &table, &format!("{at}.blocks.{instance}"), &mut issues);
+    let at = if at == SET_PATH { at.to_string() } else { format!("{at}.blocks.{instance}") };
+    let inst = elaborate_instance(instance, &table, &at, &mut issues);
     match inst.and_then(|i| i.elaborated) {
         Some(e) if issues.is_empty() => Ok(e),
         _ => Err(GenError::Selection(format!(

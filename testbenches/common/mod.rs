@@ -36,3 +36,55 @@ pub fn assert_lint_clean(emitted: &vdx::hdl::Emitted) {
     let report = vdx::flows::lint::lint_dir(dir.path()).expect("running lint");
     assert!(report.is_clean(), "{}", vdx::flows::lint::format_report(&report));
 }
+
+/// The one `<base>_<hash>.v` file in `dir` whose module base name is `base` (module names carry
+/// a content hash). Panics when there is none or several.
+pub fn verilog_of(dir: &std::path::Path, base: &str) -> std::path::PathBuf {
+    let found: Vec<_> = std::fs::read_dir(dir)
+        .expect("reading the output folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "v")
+                && p.file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(vdx::hdl::names::module_base)
+                    .is_some_and(|b| b == base)
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one {base}_<hash>.v in {}: {found:?}", dir.display());
+    found[0].clone()
+}
+
+/// Runs the `vdx` binary in `cwd`: (success, stdout, stderr).
+pub fn vdx(args: &[&str], cwd: &std::path::Path) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("running vdx");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Path of a Python tool the Makefile installs into `.venv` (`make setup`), or on `PATH`.
+/// Panics with install instructions when it is missing, unless `VDX_SKIP_COSIM=1` (printed).
+pub fn venv_tool(name: &str, pip_package: &str) -> Option<std::path::PathBuf> {
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin").join(name);
+    if venv.is_file() {
+        return Some(venv);
+    }
+    if let Some(p) = vdx::sim::find_on_path(name) {
+        return Some(p);
+    }
+    if std::env::var(vdx::sim::SKIP_ENV).is_ok_and(|v| v == "1") {
+        eprintln!("skipping: {name} not found ({} = 1)", vdx::sim::SKIP_ENV);
+        return None;
+    }
+    panic!(
+        "{name} not found in .venv/bin or on PATH: run `make setup` (pip install {pip_package} into .venv)"
+    );
+}
