@@ -9,7 +9,19 @@ for pair in verilator:verilator yosys:yosys iverilog:iverilog sta:opensta; do
 done
 # The OSU 0.18 um standard cells that `vdx synth` maps onto.
 [ -f /usr/share/qflow/tech/osu018/osu018_stdcells.lib ] || packages+=(qflow-tech-osu018)
+# Python tools the flow tests run (FuseSoC reads the generated .core files), in a venv of the
+# checkout so nothing outside it changes; pinned so the tests see the version they were written for.
+python_tools() {
+  local venv
+  venv="$(cd "$(dirname "$0")/.." && pwd)/.venv"
+  if [ ! -x "$venv/bin/fusesoc" ]; then
+    echo "setup: installing fusesoc into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check fusesoc==2.4.7
+  fi
+}
 if [ ${#packages[@]} -eq 0 ]; then
+  python_tools
   exit 0
 fi
 echo "setup: installing ${packages[*]}"
@@ -24,3 +36,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${apt[@]}" update -qq
 "${apt[@]}" install -y -qq "${packages[@]}" >/dev/null
+python_tools

@@ -46,7 +46,19 @@ fn manifest_records_ports_clock_latency_and_file_hashes() {
     }
     // The derived accumulator width of a systolic array, not the 0 the config asks for.
     let (ok, _, stderr) = vdx(
-        &["gen", "--die", "compute0", "--block", "systolic_ws", "--set", "rows=2", "--set", "cols=2", "--out", "sys"],
+        &[
+            "gen",
+            "--die",
+            "compute0",
+            "--block",
+            "systolic_ws",
+            "--set",
+            "rows=2",
+            "--set",
+            "cols=2",
+            "--out",
+            "sys",
+        ],
         tmp.path(),
     );
     assert!(ok, "{stderr}");

@@ -435,3 +435,23 @@ fn fuzz_mutated_configs_fail_cleanly_and_write_nothing() {
     eprintln!("{passed} mutated configs generated, {failed} were refused with a named field");
     assert!(failed > 50, "the mutations must exercise the error paths");
 }
+
+#[test]
+fn defect9_lint_blames_only_the_modules_that_use_a_broken_file() {
+    if !common::lint_tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let config = "name = 'lb'\nclock_mhz = 100.0\n[dies.d.blocks.r]\nblock = 'xoshiro_lane'\n\
+                  [dies.d.blocks.n]\nblock = 'noise_buffer'\nlanes = 1\ntensor_samples = 16\n";
+    std::fs::write(tmp.path().join("lb.toml"), config).unwrap();
+    assert!(vdx(&["gen", "--config", "lb.toml", "--out", "o"], tmp.path()).0);
+    let lane = common::verilog_of(&tmp.path().join("o"), "vdx_xoshiro_lane");
+    std::fs::write(&lane, "module broken(; endmodule\n").unwrap();
+    let (ok, stdout, _) = vdx(&["lint", "o"], tmp.path());
+    assert!(!ok, "{stdout}");
+    let buffer = common::verilog_of(&tmp.path().join("o"), "vdx_noise_buffer");
+    let buffer = buffer.file_stem().unwrap().to_str().unwrap();
+    let row = stdout.lines().find(|l| l.starts_with(buffer)).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains(" 0 ") && row.contains("pass"), "the noise buffer does not use the lane:\n{stdout}");
+}
