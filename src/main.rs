@@ -43,6 +43,10 @@ enum Command {
         /// Seed of the random stimulus.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Write a VCD waveform of the whole run to FILE when it passes (the selection must hold
+        /// exactly one design; a failing run writes its waveform to $VDX_VCD_DIR as always).
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
     },
     /// Synthesize the selected blocks with Yosys onto the OSU 0.18 µm cells and time them with
     /// OpenSTA: area, cells, flops, critical path, Fmax.
@@ -180,7 +184,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Blocks => blocks(),
         Command::Gen { select, out } => gen_cmd(&select, out.as_deref()),
-        Command::Sim { select, cycles, seed } => sim_cmd(&select, cycles, seed),
+        Command::Sim { select, cycles, seed, trace } => sim_cmd(&select, cycles, seed, trace.as_deref()),
         Command::Synth { select, top, clock_mhz, out } => {
             synth_cmd(&select, top.as_deref(), clock_mhz, out.as_deref())
         }
@@ -330,37 +334,55 @@ fn warn_empty_dies(config: &DieConfig, select: &SelectArgs) {
     }
 }
 
-fn sim_cmd(select: &SelectArgs, cycles: u64, seed: u64) -> Result<()> {
+fn sim_cmd(select: &SelectArgs, cycles: u64, seed: u64, trace: Option<&Path>) -> Result<()> {
+    if cycles == 0 {
+        bail!("--cycles 0 would simulate nothing and compare nothing; give at least 1 cycle");
+    }
     let config = load_config(select.config.as_deref())?;
     let plans = generate::plan(&config, &selection(select))?;
-    let mut rows = Vec::new();
-    let mut failed = 0;
     // Instances with the same block and parameters (the three compute dies' arrays) build the
     // same design and see the same stimulus: simulate it once.
+    let design_key = |u: &generate::Unit| format!("{}:{}", u.block, u.params.params_table());
+    if let Some(path) = trace {
+        let mut designs: Vec<String> = plans.iter().flat_map(|p| p.units.iter().map(design_key)).collect();
+        designs.sort();
+        designs.dedup();
+        if designs.len() != 1 {
+            bail!(
+                "--trace {} writes the waveform of one design, but this selection has {} distinct \
+                 designs; choose one with --block (and --die)",
+                path.display(),
+                designs.len()
+            );
+        }
+    }
+    let mut rows = Vec::new();
+    let mut failed = 0;
     let mut done: Vec<(String, String, String)> = Vec::new();
     for plan in &plans {
         for u in &plan.units {
-            let key = format!("{}:{}", u.block, u.params.params_table());
+            let key = design_key(u);
             if let Some((_, first, status)) = done.iter().find(|(k, _, _)| *k == key) {
                 let detail = format!("same block and parameters as {first}");
                 rows.push((plan.die.clone(), u.instance.clone(), u.block, status.clone(), detail));
                 continue;
             }
             let bar = spinner(format!("{}/{}: Verilator build + {cycles} cycles", plan.die, u.instance));
-            let result = u.params.cosim(CosimRun { cycles, seed });
+            let result = u.params.cosim(CosimRun { cycles, seed, trace: trace.map(Path::to_path_buf) });
             bar.finish_and_clear();
             let (status, detail) = match result {
                 Ok(r) => (
                     "PASS".to_string(),
                     format!(
-                        "{} checks, {}, model ready in {:.1} s",
+                        "{} checks, {}, model ready in {:.1} s{}",
                         r.checks,
                         if r.cycles_per_second >= 1e5 {
                             format!("{:.2} Mcycles/s", r.cycles_per_second / 1e6)
                         } else {
                             format!("{:.2} kcycles/s", r.cycles_per_second / 1e3)
                         },
-                        r.build_seconds
+                        r.build_seconds,
+                        trace.map_or_else(String::new, |p| format!(", waveform {}", p.display()))
                     ),
                 ),
                 Err(e) => {

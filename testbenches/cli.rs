@@ -258,3 +258,65 @@ fn bad_systolic_parameters_are_named() {
     }
     assert!(!tmp.path().join("o").exists());
 }
+
+#[test]
+fn sim_trace_writes_the_waveform_of_a_passing_run() {
+    if !common::verilator() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) =
+        vdx(&["sim", "--block", "xoshiro_lane", "--cycles", "200", "--trace", "t.vcd"], tmp.path());
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("PASS") && stdout.contains("waveform t.vcd"), "{stdout}");
+    let vcd = std::fs::read_to_string(tmp.path().join("t.vcd")).unwrap();
+    let (header, body) = vcd.split_once("$enddefinitions").expect("$enddefinitions");
+    let var = |name: &str| {
+        header.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.first() == Some(&"$var") && f.get(4) == Some(&name)).then(|| f[3].to_string())
+        })
+    };
+    let rand = var("rand_o").unwrap_or_else(|| panic!("no $var rand_o in:\n{header}"));
+    let changes = body.lines().filter(|l| l.starts_with('b') && l.ends_with(&format!(" {rand}"))).count();
+    assert!(changes > 50, "{changes} value changes of rand_o in 200 cycles");
+    // The whole run is there: the clock's last rise is in cycle 199.
+    assert!(body.lines().any(|l| l == "#1995"), "no time 1995 in the waveform");
+}
+
+#[test]
+fn sim_trace_needs_a_selection_of_one_design() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) =
+        vdx(&["sim", "--die", "utility", "--cycles", "10", "--trace", "t.vcd"], tmp.path());
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains("--trace t.vcd writes the waveform of one design"), "{stderr}");
+    assert!(stderr.contains("3 distinct designs"), "{stderr}");
+    assert!(!tmp.path().join("t.vcd").exists());
+}
+
+#[test]
+fn sim_refuses_zero_cycles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = vdx(&["sim", "--block", "xoshiro_lane", "--cycles", "0"], tmp.path());
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains("--cycles 0 would simulate nothing"), "{stderr}");
+    assert!(!stdout.contains("PASS"), "{stdout}");
+}
+
+#[test]
+fn sim_names_a_cache_dir_variable_that_is_not_a_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("plain-file");
+    std::fs::write(&file, "").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["sim", "--block", "xoshiro_lane", "--cycles", "10"])
+        .current_dir(tmp.path())
+        .env("VDX_CACHE_DIR", &file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    let want = format!("FAIL   VDX_CACHE_DIR={}: not a directory", file.display());
+    assert!(stdout.contains(&want), "expected `{want}` in:\n{stdout}");
+}

@@ -15,6 +15,7 @@ use crate::sim::SimError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
+use std::path::PathBuf;
 
 /// One parameter of a block, for `vdx blocks` and for error messages.
 #[derive(Debug, Clone, Serialize)]
@@ -66,12 +67,15 @@ pub struct Latency {
 }
 
 /// How long and with what seed a co-simulation runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CosimRun {
     /// Cycles to simulate.
     pub cycles: u64,
     /// Seed of the random stimulus; printed on failure so the run can be repeated.
     pub seed: u64,
+    /// Where to write a VCD of the whole run when it passes (a failing run writes its waveform to
+    /// `$VDX_VCD_DIR` whatever this says).
+    pub trace: Option<PathBuf>,
 }
 
 /// Result of a passing co-simulation.
@@ -90,7 +94,9 @@ pub struct CosimReport {
 }
 
 /// Co-simulates `module` under Verilator (cached build) against `bench` for `run.cycles` cycles.
-/// A divergence comes back as [`SimError::Mismatch`] with a waveform of the failing run.
+/// A divergence comes back as [`SimError::Mismatch`] with a waveform of the failing run. With
+/// `run.trace`, a passing run's waveform is written there (by replaying the recorded inputs); a run
+/// too long for the recording fails with [`SimError::RecordingIncomplete`].
 pub fn cosim_verilator(
     module: Result<Module, HdlError>,
     bench: &mut dyn crate::sim::check::CycleModel,
@@ -108,13 +114,11 @@ pub fn cosim_verilator(
         Err(CheckError::Sim(e)) => return Err(e),
         Err(CheckError::Diverged(d)) => return Err(dut.mismatch_at(run.seed, d.cycle, d.to_string())),
     };
-    Ok(CosimReport {
-        module: src.top,
-        cycles: run.cycles,
-        checks,
-        build_seconds,
-        cycles_per_second: run.cycles as f64 / t1.elapsed().as_secs_f64().max(1e-9),
-    })
+    let cycles_per_second = run.cycles as f64 / t1.elapsed().as_secs_f64().max(1e-9);
+    if let Some(path) = &run.trace {
+        dut.write_run_vcd(path)?;
+    }
+    Ok(CosimReport { module: src.top, cycles: run.cycles, checks, build_seconds, cycles_per_second })
 }
 
 /// The typed parameters of an implemented block, and what can be done with them.

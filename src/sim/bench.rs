@@ -7,8 +7,8 @@
 //! for runs that computed the same thing.
 
 use super::verilator::{
-    Model, VerilatorDut, cache_dir, frame_code, lock, model_archives, prepare_root, publish, run_tool,
-    temp_dir_in, toolchain,
+    Model, VerilatorDut, configured_root, frame_code, lock, model_archives, publish, run_tool, temp_dir_in,
+    toolchain,
 };
 use super::{CycleSim, PortLayout, SimError, SimSource};
 use std::fs;
@@ -215,7 +215,7 @@ fn checksum_mismatch(what: &str, exe: &Path, cpp: u64, rust: u64) -> SimError {
 /// starts from a fresh model; recording is off for the Rust runs. Fails if any run's outputs
 /// differ from the C++ testbench's.
 pub fn cosim_speed(src: &SimSource, inputs: &[u32], repeats: usize) -> Result<CosimSpeed, SimError> {
-    let root = prepare_root(&cache_dir())?;
+    let root = configured_root()?;
     let first = VerilatorDut::build_in(src, &root)?;
     let layout = first.layout().clone();
     if layout.in_words == 0 || !inputs.len().is_multiple_of(layout.in_words) {

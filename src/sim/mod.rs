@@ -115,6 +115,33 @@ pub enum SimError {
         /// Loader message.
         message: String,
     },
+    /// The model cache directory cannot be used.
+    #[error("{setting}: {problem}")]
+    CacheDir {
+        /// The directory.
+        path: PathBuf,
+        /// Where it came from, e.g. `VDX_CACHE_DIR=/some/dir`.
+        setting: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A waveform of a whole run was asked for, but the run was longer than its input recording.
+    #[error(
+        "no waveform written to {}: the run has {cycles} cycles but only the first {recorded} were \
+         recorded (a Dut keeps at most {limit_mib} MiB of input frames for replay); run fewer cycles, \
+         e.g. a smaller --cycles",
+        path.display()
+    )]
+    RecordingIncomplete {
+        /// The VCD that was asked for.
+        path: PathBuf,
+        /// Cycles run.
+        cycles: u64,
+        /// Cycles recorded.
+        recorded: u64,
+        /// The recording limit.
+        limit_mib: usize,
+    },
     /// File system error, with the path it concerns.
     #[error("{path}: {source}")]
     Io {

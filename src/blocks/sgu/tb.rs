@@ -202,11 +202,11 @@ fn field(words: &[u32], lo: u32, width: u32) -> i64 {
 /// which no sample left the SGU fails, since it compared nothing.
 pub fn cosim_verilator(params: &SguParams, run: CosimRun) -> Result<CosimReport, SimError> {
     let mut bench = SguBench::new(params, run.seed, Traffic::default());
+    let cycles = run.cycles;
     let report = crate::blocks::cosim_verilator(params.build(), &mut bench, run)?;
     if bench.transfers == 0 {
         return Err(SimError::Design(format!(
-            "no sample left the SGU in {} cycles (latency {})",
-            run.cycles,
+            "no sample left the SGU in {cycles} cycles (latency {})",
             PAIR_LATENCY + 1
         )));
     }

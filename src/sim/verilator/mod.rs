@@ -10,8 +10,10 @@ mod model;
 mod shim;
 
 pub(crate) use super::tool::run_tool;
-pub use model::cache_dir;
-pub(crate) use model::{Model, lock, model_archives, prepare_root, publish, temp_dir_in, toolchain};
+pub use model::{CACHE_ENV, cache_dir};
+pub(crate) use model::{
+    Model, configured_root, lock, model_archives, prepare_root, publish, temp_dir_in, toolchain,
+};
 pub(crate) use shim::frame_code;
 
 use super::{CycleSim, PortLayout, SimError, SimSource};
@@ -62,15 +64,32 @@ struct Loaded {
 /// `T` must be the symbol's true type.
 unsafe fn symbol<T: Copy>(lib: &Library, path: &Path, name: &str) -> Result<T, SimError> {
     // SAFETY: forwarded to the caller.
-    unsafe { lib.get::<T>(name.as_bytes()) }
-        .map(|s| *s)
-        .map_err(|e| SimError::Load { path: path.to_path_buf(), message: format!("symbol `{name}`: {e}") })
+    unsafe { lib.get::<T>(name.as_bytes()) }.map(|s| *s).map_err(|e| SimError::Load {
+        path: path.to_path_buf(),
+        message: format!("symbol `{name}`: {}", error_chain(&e)),
+    })
 }
 
+/// `e` followed by its sources: libloading says only "dlopen failed", its source what `dlerror`
+/// said.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Loads the library at `path`, which must be a model's library that [`Model::get`] has just
+/// verified against its cache record (a damaged library can kill the process with SIGBUS).
 fn load_library(path: &Path) -> Result<Library, SimError> {
-    // SAFETY: the library is one we built; its initialisers are the Verilator runtime's.
+    // SAFETY: the library is one we built and verified; its initialisers are the Verilator
+    // runtime's.
     unsafe { Library::new(path) }
-        .map_err(|e| SimError::Load { path: path.to_path_buf(), message: e.to_string() })
+        .map_err(|e| SimError::Load { path: path.to_path_buf(), message: error_chain(&e) })
 }
 
 impl Loaded {
@@ -160,12 +179,16 @@ impl VerilatorDut {
     /// it. Fails with [`SimError::ToolMissing`] when Verilator or g++ is absent, whatever
     /// `VDX_SKIP_COSIM` says: skipping is for callers to decide, via [`super::require_tool`].
     pub fn build(src: &SimSource) -> Result<Self, SimError> {
-        Self::build_in(src, &cache_dir())
+        Self::build_at(src, configured_root()?)
     }
 
-    /// [`Self::build`] with an explicit cache root.
+    /// [`Self::build`] with an explicit cache root instead of [`CACHE_ENV`].
     pub(crate) fn build_in(src: &SimSource, cache_root: &Path) -> Result<Self, SimError> {
-        let root = prepare_root(cache_root)?;
+        Self::build_at(src, prepare_root(cache_root)?)
+    }
+
+    /// [`Self::build`] in a root made by [`prepare_root`].
+    fn build_at(src: &SimSource, root: PathBuf) -> Result<Self, SimError> {
         let model = Model::get(src, false, &root)?;
         let layout = PortLayout::new(&src.top, &src.ports);
         let loaded = Arc::new(Loaded::open(&model.lib_path(), &layout)?);
@@ -372,6 +395,26 @@ impl VerilatorDut {
                 self.recorded_cycles += 1;
             }
         }
+    }
+
+    /// Cycles in the recording (see [`Self::set_recording`]): all cycles run, unless recording was
+    /// turned off or reached its limit.
+    pub fn recorded_cycles(&self) -> u64 {
+        self.recorded_cycles
+    }
+
+    /// Writes a VCD of the whole run since creation, like [`Self::write_vcd`], but fails with
+    /// [`SimError::RecordingIncomplete`] (writing nothing) if some cycles were not recorded.
+    pub fn write_run_vcd(&self, path: &Path) -> Result<(), SimError> {
+        if self.recorded_cycles < self.cycles {
+            return Err(SimError::RecordingIncomplete {
+                path: path.to_path_buf(),
+                cycles: self.cycles,
+                recorded: self.recorded_cycles,
+                limit_mib: (MAX_RECORDED_WORDS * 4) >> 20,
+            });
+        }
+        self.write_vcd(path)
     }
 
     /// Writes a VCD of every recorded cycle since creation, by replaying the recorded inputs into

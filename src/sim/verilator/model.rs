@@ -4,27 +4,49 @@
 //! Layout of the cache root (see [`cache_dir`]):
 //! - `models/<key>/`: one model: `src/` (the Verilog as given), `obj/` (Verilator's output, kept so
 //!   the benchmark can link a plain C++ testbench against the same archive), `shim.cpp`,
-//!   `libvdx.so`, `build.log`.
+//!   `libvdx.so`, `build.log`, and `entry.json`.
 //! - `runtime/<key>/`: the Verilator runtime objects (`verilated.o`, ...), compiled once per
-//!   toolchain and flags because `verilated.cpp` alone takes seconds.
+//!   toolchain and flags because `verilated.cpp` alone takes seconds, and `entry.json`.
 //! - `locks/`: lock files that keep concurrent processes from building the same thing twice.
 //!
-//! Every directory is built under a temporary name inside its parent and renamed into place, so a
-//! key directory that exists is complete even if a build was killed half-way.
+//! Every model directory is built under a temporary name inside its parent and renamed into place,
+//! so a key directory that exists was complete when it was published, even if a build was killed
+//! half-way. Runtime objects are compiled into a temporary directory and renamed into place one by
+//! one.
+//!
+//! A published entry can still be damaged afterwards (a full disk, a crash before the data reached
+//! the disk, a user's `truncate`), and loading a truncated shared library kills the process with
+//! SIGBUS. So every entry carries `entry.json`, the size and SHA-256 of each artifact that is used
+//! later (written last, after the artifacts), and every use verifies the artifacts against it before
+//! linking or loading them. An entry that fails (or has no record, from an older vdx) is rebuilt
+//! under its lock, with a one-line note on stderr saying what was wrong.
 
 use super::shim;
 use crate::hdl::PortDir;
 use crate::sim::tool::run_tool;
 use crate::sim::{CLOCK_PORT, PortLayout, SimError, SimSource};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::ffi::OsStr;
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// Name of the shared library inside a model directory; its presence marks a finished build.
+/// Name of the shared library inside a model directory.
 pub(crate) const LIB_NAME: &str = "libvdx.so";
+
+/// Name of the record of a cache entry (model or runtime directory): the size and SHA-256 of every
+/// artifact that is used later. Written last, so in a model directory its presence also marks a
+/// finished build.
+pub(crate) const RECORD_NAME: &str = "entry.json";
+
+/// Version of the [`RECORD_NAME`] format; a record of another version counts as missing.
+const RECORD_VERSION: u32 = 1;
+
+/// Environment variable that chooses the cache root.
+pub const CACHE_ENV: &str = "VDX_CACHE_DIR";
 
 /// Verilator options that shape the model (part of the cache key). `-O3` for C++ matters ~2x
 /// against Verilator's default `-Os`; `-fPIC` because the archive goes into a shared library.
@@ -82,14 +104,41 @@ const CXX_FLAGS: &[&str] = &[
 /// Libraries the Verilator runtime needs (`CFG_LDLIBS_THREADS` in `verilated.mk`).
 const LINK_LIBS: &[&str] = &["-pthread", "-lpthread", "-latomic"];
 
+/// How the shim, model and runtime become `libvdx.so`. `--no-undefined` makes a broken input (ld
+/// reads an empty `.o` as an empty linker script and says nothing) fail here, with the missing
+/// symbols in the linker's output, rather than as a library that no `dlopen` accepts.
+const SHARED_FLAGS: &[&str] = &["-shared", "-Wl,-Bsymbolic", "-Wl,--no-undefined"];
+
 /// Where built models are cached: `$VDX_CACHE_DIR`, else `$XDG_CACHE_HOME/vdx`, else
 /// `$HOME/.cache/vdx`. The crate's own unit tests default to `target/vdx-cache` instead, so that
 /// `cargo clean` clears what they built.
 pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = env_path("VDX_CACHE_DIR") {
+    if let Some(dir) = env_path(CACHE_ENV) {
         return dir;
     }
     default_cache_dir()
+}
+
+/// The cache root chosen by [`CACHE_ENV`] (or the default, see [`cache_dir`]), prepared like
+/// [`prepare_root`]; errors name the variable and its value.
+pub(crate) fn configured_root() -> Result<PathBuf, SimError> {
+    prepare_cache(std::env::var_os(CACHE_ENV).as_deref())
+}
+
+/// [`configured_root`] for a given value of [`CACHE_ENV`] (`None` or empty: the default).
+pub(crate) fn prepare_cache(setting: Option<&OsStr>) -> Result<PathBuf, SimError> {
+    match setting.filter(|v| !v.is_empty()) {
+        Some(value) => {
+            let dir = PathBuf::from(value);
+            let setting = format!("{CACHE_ENV}={}", dir.display());
+            prepare_dir(&dir, setting)
+        }
+        None => {
+            let dir = default_cache_dir();
+            let setting = format!("model cache {} (set {CACHE_ENV} to use another directory)", dir.display());
+            prepare_dir(&dir, setting)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -179,10 +228,27 @@ fn invalid(path: impl Into<PathBuf>, message: String) -> SimError {
     SimError::Io { path: path.into(), source: io::Error::new(io::ErrorKind::InvalidInput, message) }
 }
 
-/// Makes `root` absolute and existing, because tools run with other working directories.
+/// Makes `root` absolute and existing, because tools run with other working directories, and
+/// checks that it is a writable directory.
 pub(crate) fn prepare_root(root: &Path) -> Result<PathBuf, SimError> {
-    fs::create_dir_all(root).map_err(io_err(root))?;
-    fs::canonicalize(root).map_err(io_err(root))
+    prepare_dir(root, format!("model cache {}", root.display()))
+}
+
+/// [`prepare_root`], with errors that say `setting` (where the directory came from).
+fn prepare_dir(root: &Path, setting: String) -> Result<PathBuf, SimError> {
+    let fail =
+        |problem: String| SimError::CacheDir { path: root.to_path_buf(), setting: setting.clone(), problem };
+    if root.exists() && !root.is_dir() {
+        return Err(fail("not a directory".to_string()));
+    }
+    fs::create_dir_all(root).map_err(|e| fail(format!("cannot create it: {e}")))?;
+    let root = fs::canonicalize(root).map_err(|e| fail(e.to_string()))?;
+    // Every build writes here (locks, temporary directories); say so now rather than half-way.
+    tempfile::Builder::new()
+        .prefix(".probe-")
+        .tempfile_in(&root)
+        .map_err(|e| fail(format!("not writable: {e}")))?;
+    Ok(root)
 }
 
 /// An exclusive lock on `root/locks/<name>.lock`, held until the returned file is dropped. It only
@@ -203,7 +269,8 @@ pub(crate) fn temp_dir_in(parent: &Path) -> Result<tempfile::TempDir, SimError> 
 }
 
 /// Renames the finished `tmp` to `dest`. If another builder got there first (`dest/marker`
-/// exists), its result is kept and ours discarded: both came from the same key.
+/// exists), its result is kept and ours discarded: both came from the same key (and a damaged
+/// result is caught by the next verification).
 pub(crate) fn publish(tmp: tempfile::TempDir, dest: &Path, marker: &str) -> Result<(), SimError> {
     let tmp_path = tmp.keep();
     let mut result = fs::rename(&tmp_path, dest);
@@ -243,6 +310,208 @@ impl KeyHasher {
     fn finish(self) -> String {
         self.0.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
     }
+}
+
+/// One artifact of a cache entry as it was published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct RecordedFile {
+    /// Path relative to the entry directory, `/`-separated.
+    path: String,
+    /// Size in bytes.
+    size: u64,
+    /// SHA-256 of the contents, lower-case hex.
+    sha256: String,
+}
+
+/// The contents of [`RECORD_NAME`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Record {
+    /// [`RECORD_VERSION`].
+    version: u32,
+    /// The artifacts, sorted by path.
+    files: Vec<RecordedFile>,
+}
+
+/// What a check of a cache entry found.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Every recorded artifact is as recorded.
+    Good,
+    /// There is no entry (nothing to complain about: it is built).
+    Absent,
+    /// The entry cannot be used; one line saying why.
+    Bad(String),
+}
+
+/// Size and SHA-256 (hex) of the file at `path`, read through one open handle.
+fn hash_file(path: &Path) -> io::Result<(u64, String)> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut size = 0u64;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                size += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((size, hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()))
+}
+
+impl RecordedFile {
+    /// Records `dir/rel` as it is now.
+    fn of(dir: &Path, rel: &str) -> Result<Self, SimError> {
+        let path = dir.join(rel);
+        let (size, sha256) = hash_file(&path).map_err(io_err(&path))?;
+        Ok(RecordedFile { path: rel.to_string(), size, sha256 })
+    }
+
+    /// `None` if the file in the entry `dir` is as recorded, else what differs (one line). The
+    /// size is compared first: that costs no read and names the usual damage (truncation).
+    fn problem(&self, dir: &Path) -> Option<String> {
+        let path = dir.join(&self.path);
+        let name = &self.path;
+        let meta = match fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Some(format!("{name} is missing")),
+            Err(e) => return Some(format!("{name}: {e}")),
+        };
+        if !meta.is_file() {
+            return Some(format!("{name} is not a regular file"));
+        }
+        if meta.len() != self.size {
+            return Some(format!("{name} is {} bytes, recorded {}", meta.len(), self.size));
+        }
+        match hash_file(&path) {
+            Err(e) => Some(format!("{name}: {e}")),
+            Ok((size, _)) if size != self.size => Some(format!("{name} changed while it was read")),
+            Ok((_, sha256)) if sha256 != self.sha256 => {
+                Some(format!("{name} has SHA-256 {sha256}, recorded {}", self.sha256))
+            }
+            Ok(_) => None,
+        }
+    }
+}
+
+impl Record {
+    /// An empty record of the current version.
+    fn new() -> Self {
+        Record { version: RECORD_VERSION, files: Vec::new() }
+    }
+
+    /// Records the files `rel` of the entry `dir` as they are now.
+    pub(super) fn of(dir: &Path, rel: &[String]) -> Result<Self, SimError> {
+        let mut record = Record::new();
+        for r in rel {
+            record.set(RecordedFile::of(dir, r)?);
+        }
+        Ok(record)
+    }
+
+    /// Adds `file`, replacing any earlier record of its path.
+    fn set(&mut self, file: RecordedFile) {
+        self.files.retain(|f| f.path != file.path);
+        self.files.push(file);
+        self.files.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+
+    /// The record of `rel`, if any.
+    fn get(&self, rel: &str) -> Option<&RecordedFile> {
+        self.files.iter().find(|f| f.path == rel)
+    }
+
+    /// The record of the entry `dir`, or why there is none that can be used (one line).
+    fn read(dir: &Path) -> Result<Self, String> {
+        let text = match fs::read(dir.join(RECORD_NAME)) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(format!("it has no {RECORD_NAME} (made by an older vdx?)"));
+            }
+            Err(e) => return Err(format!("{RECORD_NAME}: {e}")),
+        };
+        let record: Record =
+            serde_json::from_slice(&text).map_err(|e| format!("{RECORD_NAME} is unreadable: {e}"))?;
+        if record.version != RECORD_VERSION {
+            return Err(format!(
+                "{RECORD_NAME} has format version {}, this vdx reads {RECORD_VERSION}",
+                record.version
+            ));
+        }
+        Ok(record)
+    }
+
+    /// Writes the record into `dir` through a temporary file and a rename, so a reader sees the
+    /// old record or the new one, never part of one.
+    pub(super) fn write(&self, dir: &Path) -> Result<(), SimError> {
+        let path = dir.join(RECORD_NAME);
+        let mut text = serde_json::to_string_pretty(self)
+            .map_err(|e| SimError::Io { path: path.clone(), source: io::Error::other(e) })?;
+        text.push('\n');
+        let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).map_err(io_err(dir))?;
+        tmp.write_all(text.as_bytes()).map_err(io_err(tmp.path()))?;
+        tmp.persist(&path).map_err(|e| SimError::Io { path: path.clone(), source: e.error })?;
+        Ok(())
+    }
+}
+
+/// Checks the entry `dir` against its record, which must list every file of `required`.
+pub(super) fn check_entry(dir: &Path, required: &[&str]) -> Verdict {
+    if !dir.exists() {
+        return Verdict::Absent;
+    }
+    let record = match Record::read(dir) {
+        Ok(record) => record,
+        Err(problem) => return Verdict::Bad(problem),
+    };
+    if let Some(missing) = required.iter().find(|r| record.get(r).is_none()) {
+        return Verdict::Bad(format!("{RECORD_NAME} does not list {missing}"));
+    }
+    let problems: Vec<String> = record.files.iter().filter_map(|f| f.problem(dir)).collect();
+    if problems.is_empty() { Verdict::Good } else { Verdict::Bad(problems.join("; ")) }
+}
+
+/// Says on stderr (one line) that the cache entry `dir` is rebuilt, and why.
+fn note_rebuild(dir: &Path, problem: &str) {
+    eprintln!("vdx: cache entry {}: {problem}; rebuilding it", dir.display());
+}
+
+/// Moves the entry `dir` out of the way (into a temporary directory that is then deleted) so it
+/// can be rebuilt under the same name. A process that has its library loaded keeps its mapping.
+fn discard(dir: &Path) -> Result<(), SimError> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let trash = temp_dir_in(parent)?;
+    fs::rename(dir, trash.path().join("old")).map_err(io_err(dir))?;
+    // Dropping `trash` deletes it; a failure there only leaves a `.tmp-` directory behind.
+    Ok(())
+}
+
+/// The error for an entry that fails its check right after it was built and published.
+fn unusable(dir: &Path, problem: String) -> SimError {
+    SimError::Io {
+        path: dir.to_path_buf(),
+        source: io::Error::new(io::ErrorKind::InvalidData, format!("cache entry just built, but {problem}")),
+    }
+}
+
+/// `path` relative to `dir`, `/`-separated, for a record.
+fn relative(dir: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(dir).unwrap_or(path);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+/// The artifacts of a model directory that are used after its build: the library that is loaded,
+/// and what the benchmark compiles and links against (the model's header, its list of runtime
+/// classes and its archives).
+fn model_artifacts(dir: &Path) -> Result<Vec<String>, SimError> {
+    let obj = dir.join("obj");
+    let mut rel = vec![LIB_NAME.to_string(), "obj/Vdut.h".to_string(), "obj/Vdut_classes.mk".to_string()];
+    rel.extend(model_archives(&obj)?.iter().map(|a| relative(dir, a)));
+    Ok(rel)
 }
 
 /// Checks that `s` is a plain identifier: it is pasted into generated C++ and must mean there
@@ -304,15 +573,15 @@ impl Model {
         self.dir.join("obj")
     }
 
-    /// Returns the cached model for `src`, building it first if needed. `root` must come from
-    /// [`prepare_root`].
+    /// Returns the cached model for `src`, building it first if needed, or again if its entry
+    /// fails verification against its record. `root` must come from [`prepare_root`].
     pub(crate) fn get(src: &SimSource, trace: bool, root: &Path) -> Result<Model, SimError> {
         validate(src)?;
         let tc = toolchain()?;
         let mut h = KeyHasher::new("vdx-verilator-model");
         h.field(&shim::SHIM_VERSION.to_le_bytes());
         h.field(tc.fingerprint.as_bytes());
-        for flag in VERILATOR_FLAGS.iter().chain(CXX_FLAGS).chain(LINK_LIBS) {
+        for flag in VERILATOR_FLAGS.iter().chain(CXX_FLAGS).chain(LINK_LIBS).chain(SHARED_FLAGS) {
             h.field(flag.as_bytes());
         }
         h.field(&[u8::from(trace)]);
@@ -330,17 +599,29 @@ impl Model {
         let suffix = if trace { "-trace" } else { "" };
         let dir = root.join("models").join(format!("{}-{key}{suffix}", src.top));
         let model = Model { dir, trace };
-        if model.lib_path().is_file() {
+        if check_entry(&model.dir, &[LIB_NAME]) == Verdict::Good {
             return Ok(model);
         }
         let _lock = lock(root, &format!("model-{key}{suffix}"))?;
-        if model.lib_path().is_file() {
-            return Ok(model);
+        match check_entry(&model.dir, &[LIB_NAME]) {
+            Verdict::Good => return Ok(model),
+            Verdict::Absent => {}
+            Verdict::Bad(problem) => {
+                note_rebuild(&model.dir, &problem);
+                discard(&model.dir)?;
+            }
         }
         let tmp = temp_dir_in(&root.join("models"))?;
         build(tc, src, trace, tmp.path(), root)?;
-        publish(tmp, &model.dir, LIB_NAME)?;
-        Ok(model)
+        // The record comes last: a directory with one is complete.
+        Record::of(tmp.path(), &model_artifacts(tmp.path())?)?.write(tmp.path())?;
+        publish(tmp, &model.dir, RECORD_NAME)?;
+        // Checked again rather than trusted: nothing is loaded that was not verified where it lies.
+        match check_entry(&model.dir, &[LIB_NAME]) {
+            Verdict::Good => Ok(model),
+            Verdict::Absent => Err(unusable(&model.dir, "it is missing".to_string())),
+            Verdict::Bad(problem) => Err(unusable(&model.dir, problem)),
+        }
     }
 
     /// The runtime objects this model links against, compiling them first if the runtime cache
@@ -400,7 +681,8 @@ fn build(tc: &Toolchain, src: &SimSource, trace: bool, dir: &Path, root: &Path) 
     let mut link = Command::new(&tc.cxx);
     link.current_dir(dir)
         .args(tc.cxx_args(&obj, trace))
-        .args(["-shared", "-Wl,-Bsymbolic", "-o"])
+        .args(SHARED_FLAGS)
+        .arg("-o")
         .arg(dir.join(LIB_NAME))
         .arg(&shim_path)
         // A group, so nested hierarchical blocks resolve whatever their archive order.
@@ -512,7 +794,8 @@ fn runtime_classes(obj_dir: &Path) -> Result<Vec<String>, SimError> {
 }
 
 /// Paths of the compiled runtime objects the model in `obj_dir` needs, compiling any that are
-/// missing (in parallel: `verilated.cpp` alone takes ~5 s).
+/// missing or fail verification against the runtime directory's record (in parallel:
+/// `verilated.cpp` alone takes ~5 s).
 fn runtime_objects(tc: &Toolchain, root: &Path, obj_dir: &Path) -> Result<Vec<PathBuf>, SimError> {
     let names = runtime_classes(obj_dir)?;
     let mut h = KeyHasher::new("vdx-verilator-runtime");
@@ -523,23 +806,28 @@ fn runtime_objects(tc: &Toolchain, root: &Path, obj_dir: &Path) -> Result<Vec<Pa
     }
     let key = h.finish();
     let dir = root.join("runtime").join(&key);
-    let paths: Vec<PathBuf> = names.iter().map(|n| dir.join(format!("{n}.o"))).collect();
-    if paths.iter().all(|p| p.is_file()) {
+    let files: Vec<String> = names.iter().map(|n| format!("{n}.o")).collect();
+    let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
+    if runtime_problems(&dir, &files).is_empty() {
         return Ok(paths);
     }
     let _lock = lock(root, &format!("runtime-{key}"))?;
-    let missing: Vec<&String> =
-        names.iter().zip(&paths).filter(|(_, p)| !p.is_file()).map(|(n, _)| n).collect();
-    if missing.is_empty() {
+    let problems = runtime_problems(&dir, &files);
+    if problems.is_empty() {
         return Ok(paths);
+    }
+    let notes: Vec<&str> = problems.iter().filter_map(|(_, p)| p.as_deref()).collect();
+    if !notes.is_empty() {
+        note_rebuild(&dir, &notes.join("; "));
     }
     let tmp = temp_dir_in(&dir)?;
     let results: Vec<Result<String, SimError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = missing
+        let handles: Vec<_> = problems
             .iter()
-            .map(|name| {
+            .map(|(file, _)| {
+                let name = file.trim_end_matches(".o");
                 let source = tc.include.join(format!("{name}.cpp"));
-                let out = tmp.path().join(format!("{name}.o"));
+                let out = tmp.path().join(file);
                 let mut cmd = Command::new(&tc.cxx);
                 cmd.args(tc.cxx_args(tmp.path(), true)).arg("-c").arg("-o").arg(out).arg(source);
                 s.spawn(move || run_tool("g++", &mut cmd))
@@ -556,11 +844,43 @@ fn runtime_objects(tc: &Toolchain, root: &Path, obj_dir: &Path) -> Result<Vec<Pa
     for r in results {
         r?;
     }
-    for name in missing {
-        let from = tmp.path().join(format!("{name}.o"));
-        let to = dir.join(format!("{name}.o"));
-        // Renaming a file over an identical one is atomic and harmless.
-        fs::rename(&from, &to).map_err(io_err(&to))?;
+    // Objects first, then the record: a reader that sees a new object with the old record finds a
+    // mismatch, takes the lock and waits for the record.
+    let mut record = Record::read(&dir).unwrap_or_else(|_| Record::new());
+    for (file, _) in &problems {
+        record.set(RecordedFile::of(tmp.path(), file)?);
+        let to = dir.join(file);
+        // Renaming over a damaged object replaces it atomically; a linker that opened the old one
+        // keeps reading the old one.
+        fs::rename(tmp.path().join(file), &to).map_err(io_err(&to))?;
     }
-    Ok(paths)
+    record.write(&dir)?;
+    match runtime_problems(&dir, &files).first() {
+        None => Ok(paths),
+        Some((file, problem)) => {
+            Err(unusable(&dir, problem.clone().unwrap_or_else(|| format!("{file} is missing"))))
+        }
+    }
+}
+
+/// The `files` of the runtime directory `dir` that cannot be used as they are, each with what is
+/// wrong; `None` for one that was simply never built.
+fn runtime_problems(dir: &Path, files: &[String]) -> Vec<(String, Option<String>)> {
+    let record = Record::read(dir);
+    let mut problems = Vec::new();
+    for file in files {
+        let exists = dir.join(file).exists();
+        let problem = match &record {
+            Err(why) => exists.then(|| format!("{file} unverified: {why}")),
+            Ok(record) => match record.get(file) {
+                None => exists.then(|| format!("{file} is not in {RECORD_NAME}")),
+                Some(recorded) => match recorded.problem(dir) {
+                    None => continue,
+                    Some(p) => Some(p),
+                },
+            },
+        };
+        problems.push((file.clone(), problem));
+    }
+    problems
 }

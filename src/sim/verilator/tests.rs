@@ -489,3 +489,143 @@ fn port_lists_are_checked_against_the_verilog() {
     src.ports[2].name = "a__i".into();
     assert!(VerilatorDut::build(&src).unwrap_err().to_string().contains("a__i"));
 }
+
+/// A private cache root for tests that corrupt cache entries, so that no other test (and no other
+/// process) can load what they break.
+fn private_cache() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new().prefix("vdx-cache-test-").tempdir().unwrap();
+    let root = prepare_root(dir.path()).unwrap();
+    (dir, root)
+}
+
+/// Resets `dut` (a `mac8`), accumulates 3*5 and 7*9, and returns the sum.
+fn mac8_sum(dut: &mut VerilatorDut) -> u64 {
+    dut.reset();
+    for (a, b) in [(3, 5), (7, 9)] {
+        dut.poke("a_i", a).unwrap();
+        dut.poke("b_i", b).unwrap();
+        dut.step();
+    }
+    dut.peek("acc_o").unwrap()
+}
+
+#[test]
+fn a_truncated_cached_library_is_rebuilt_not_loaded() {
+    if !have_verilator() {
+        return;
+    }
+    let (_dir, root) = private_cache();
+    let src = mac8_source();
+    // Built but never loaded into this process, so truncating it cannot hit a live mapping.
+    let lib = Model::get(&src, false, &root).unwrap().lib_path();
+    let len = std::fs::metadata(&lib).unwrap().len();
+    std::fs::File::options().write(true).open(&lib).unwrap().set_len(len / 2).unwrap();
+    // Before the cache verified its entries, this load died with SIGBUS.
+    let mut dut = VerilatorDut::build_in(&src, &root).unwrap();
+    assert_eq!(mac8_sum(&mut dut), 3 * 5 + 7 * 9);
+    assert_eq!(dut.library_path(), lib, "rebuilt in place");
+    assert!(std::fs::metadata(&lib).unwrap().len() > len / 2);
+}
+
+#[test]
+fn an_empty_runtime_object_is_rebuilt_before_linking() {
+    if !have_verilator() {
+        return;
+    }
+    let (_dir, root) = private_cache();
+    Model::get(&ctr_source(), false, &root).unwrap();
+    let runtime: Vec<PathBuf> = std::fs::read_dir(root.join("runtime"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("verilated.o"))
+        .filter(|p| p.is_file())
+        .collect();
+    assert_eq!(runtime.len(), 1, "{runtime:?}");
+    std::fs::write(&runtime[0], b"").unwrap();
+    // Before, the empty object linked (ld reads it as an empty linker script) into a model that
+    // was cached and then failed to load with only "dlopen failed", forever.
+    let mut dut = VerilatorDut::build_in(&mac8_source(), &root).unwrap();
+    assert_eq!(mac8_sum(&mut dut), 3 * 5 + 7 * 9);
+    assert!(std::fs::metadata(&runtime[0]).unwrap().len() > 0, "the runtime object was rebuilt");
+}
+
+#[test]
+fn entry_checks_say_what_is_wrong() {
+    use super::model::{Record, Verdict, check_entry};
+    let dir = tempfile::tempdir().unwrap();
+    let entry = dir.path().join("e");
+    assert_eq!(check_entry(&entry, &["lib"]), Verdict::Absent);
+    std::fs::create_dir_all(entry.join("sub")).unwrap();
+    std::fs::write(entry.join("lib"), vec![7u8; 3000]).unwrap();
+    std::fs::write(entry.join("sub/b"), b"bee").unwrap();
+    let bad = |required: &[&str]| match check_entry(&entry, required) {
+        Verdict::Bad(problem) => problem,
+        v => panic!("{v:?}"),
+    };
+    assert!(bad(&["lib"]).contains("no entry.json"), "an entry of an older vdx");
+    Record::of(&entry, &["lib".to_string(), "sub/b".to_string()]).unwrap().write(&entry).unwrap();
+    assert_eq!(check_entry(&entry, &["lib", "sub/b"]), Verdict::Good);
+    assert!(bad(&["other"]).contains("does not list other"));
+    std::fs::write(entry.join("sub/b"), b"bed").unwrap();
+    let problem = bad(&["lib"]);
+    assert!(problem.starts_with("sub/b has SHA-256 ") && problem.contains("recorded"), "{problem}");
+    std::fs::write(entry.join("sub/b"), b"bee").unwrap();
+    std::fs::File::options().write(true).open(entry.join("lib")).unwrap().set_len(1000).unwrap();
+    assert_eq!(bad(&["lib"]), "lib is 1000 bytes, recorded 3000");
+    std::fs::remove_file(entry.join("lib")).unwrap();
+    assert_eq!(bad(&["lib"]), "lib is missing");
+    std::fs::write(entry.join("entry.json"), b"{\"version\": 1, \"fil").unwrap();
+    assert!(bad(&["lib"]).starts_with("entry.json is unreadable: "));
+}
+
+#[test]
+fn a_bad_cache_dir_setting_names_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "").unwrap();
+    let text = super::model::prepare_cache(Some(file.as_os_str())).unwrap_err().to_string();
+    assert_eq!(text, format!("VDX_CACHE_DIR={}: not a directory", file.display()));
+    let below = file.join("cache");
+    let text = super::model::prepare_cache(Some(below.as_os_str())).unwrap_err().to_string();
+    assert!(text.starts_with(&format!("VDX_CACHE_DIR={}: cannot create it: ", below.display())), "{text}");
+    // An explicit root (no variable involved) says what it is too.
+    let text = VerilatorDut::build_in(&mac8_source(), &file).unwrap_err().to_string();
+    assert_eq!(text, format!("model cache {}: not a directory", file.display()));
+}
+
+#[test]
+fn write_run_vcd_refuses_a_run_that_was_not_all_recorded() {
+    if !have_verilator() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut dut = VerilatorDut::build(&ctr_source()).unwrap();
+    dut.reset();
+    dut.step();
+    let whole = dir.path().join("whole.vcd");
+    dut.write_run_vcd(&whole).unwrap();
+    assert!(std::fs::read_to_string(&whole).unwrap().contains("$enddefinitions"));
+    dut.set_recording(false);
+    dut.step();
+    assert_eq!((dut.recorded_cycles(), dut.cycles_run()), (2, 3));
+    let part = dir.path().join("part.vcd");
+    let e = dut.write_run_vcd(&part).unwrap_err();
+    assert!(matches!(e, SimError::RecordingIncomplete { cycles: 3, recorded: 2, .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(text.contains("only the first 2 were recorded") && text.contains("--cycles"), "{text}");
+    assert!(!part.exists());
+}
+
+#[test]
+fn load_errors_carry_what_dlopen_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("libvdx.so");
+    std::fs::write(&path, b"not an ELF file, but long enough to have a header's worth of bytes in it")
+        .unwrap();
+    let text = load_library(&path).unwrap_err().to_string();
+    // libloading's own text is only "dlopen failed"; dlerror's follows it.
+    assert!(
+        text.starts_with(&format!("loading simulation model {}: dlopen failed: ", path.display())),
+        "{text}"
+    );
+    assert!(text.contains("invalid ELF header"), "{text}");
+}
