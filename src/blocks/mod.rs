@@ -206,7 +206,7 @@ impl<P: BlockParams> Kind for KindOf<P> {
         let value = toml::Value::Table(table.clone());
         let params: P = serde_path_to_error::deserialize(value).map_err(|e| {
             let field = e.path().to_string();
-            let message = e.inner().to_string().replace('\n', " ");
+            let message = e.inner().to_string().replace('\n', " ").trim().to_string();
             // serde lists the parameters itself for an unknown one; say them once.
             let message = if message.contains("unknown field") {
                 message
