@@ -455,3 +455,28 @@ fn defect9_lint_blames_only_the_modules_that_use_a_broken_file() {
     let row = stdout.lines().find(|l| l.starts_with(buffer)).unwrap_or_else(|| panic!("{stdout}"));
     assert!(row.contains(" 0 ") && row.contains("pass"), "the noise buffer does not use the lane:\n{stdout}");
 }
+
+#[test]
+fn synth_reruns_replace_their_own_reports_and_keep_the_users_files() {
+    if !common::lint_tools() || vdx::sim::find_on_path("sta").is_none() {
+        panic!("Yosys and OpenSTA are needed: apt-get install yosys opensta qflow-tech-osu018");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = vdx(&["synth", "--block", "xoshiro_lane", "--clock-mhz", "100"], tmp.path());
+    assert!(ok, "{stdout}{stderr}");
+    let work = tmp.path().join("rtl_out/vdx1-synth/utility/noise_lane0");
+    assert!(stdout.contains(&format!("reports in {}", "rtl_out/vdx1-synth/utility/noise_lane0")), "{stdout}");
+    std::fs::write(work.join("notes.txt"), "mine").unwrap();
+    let (ok, _, stderr) = vdx(&["synth", "--block", "xoshiro_lane", "--clock-mhz", "200"], tmp.path());
+    assert!(ok, "{stderr}");
+    assert_eq!(std::fs::read(work.join("notes.txt")).unwrap(), b"mine");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["clock_mhz"], 200.0);
+    let listed: Vec<&str> =
+        m["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert!(
+        listed.contains(&"netlist.v") && listed.contains(&"synth.json") && !listed.contains(&"notes.txt"),
+        "{listed:?}"
+    );
+}
