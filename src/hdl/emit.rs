@@ -10,8 +10,8 @@
 
 use super::PortDir;
 use super::builder::{BinOp, ConnData, ConstShift, Module, ModuleData, Node, NodeId, UnOp, op_name};
+use super::files::{SimSource, VERILATOR_CONTROL_SUFFIX, VerilogFile};
 use super::names::{Namer, legalize};
-use crate::sim::{SimSource, VerilogFile};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::path::Path;
@@ -155,7 +155,7 @@ impl Emitted {
             for m in &top.hier_blocks {
                 text.push_str(&format!("hier_block -module \"{m}\"\n"));
             }
-            let name = format!("{}{}", top.module, crate::sim::VERILATOR_CONTROL_SUFFIX);
+            let name = format!("{}{}", top.module, VERILATOR_CONTROL_SUFFIX);
             files.push(VerilogFile { name, text });
         }
         SimSource { top: top.module.clone(), files, ports: top.ports.clone() }

@@ -17,11 +17,13 @@
 mod bits;
 mod builder;
 mod emit;
+mod files;
 pub mod names;
 
 pub use bits::{Bits, index_bits, value_bits};
 pub use builder::{BuildIssue, Conn, HdlError, Instance, Memory, Module, ModuleBuilder, Reset, Signal, cat};
 pub use emit::{Design, Emitted, EmittedTop, GENERATOR, HASH_DIGITS, HIER_BLOCK_MIN_INSTANCES, SPDX_LINE};
+pub use files::{SimSource, VERILATOR_CONTROL_SUFFIX, VerilogFile};
 
 /// Direction of a module port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
