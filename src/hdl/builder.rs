@@ -9,6 +9,7 @@
 
 use super::bits::Bits;
 use super::names::legalize;
+use super::stream::StreamPort;
 use super::{PortDir, PortSpec};
 use std::cell::RefCell;
 use std::fmt;
@@ -235,6 +236,11 @@ pub(crate) struct ModuleData {
     pub insts: Vec<InstData>,
     pub clocked: bool,
     pub issues: Vec<BuildIssue>,
+    /// Stream interfaces declared with [`ModuleBuilder::sink`] and [`ModuleBuilder::source`].
+    pub streams: Vec<StreamPort>,
+    /// Output ports that must exist by [`ModuleBuilder::finish`] (a sink's ready, a source's
+    /// valid), with what to say and where they were promised.
+    pub promised: Vec<(String, String, &'static Location<'static>)>,
 }
 
 type Shared = Rc<RefCell<ModuleData>>;
@@ -351,7 +357,8 @@ impl Signal {
         Signal { m: self.m.clone(), id, width, signed }
     }
 
-    fn poison(&self, width: u32, loc: &'static Location<'static>, message: String) -> Signal {
+    /// Records `message` at `loc` in this signal's module and returns a placeholder of `width`.
+    pub(crate) fn poison(&self, width: u32, loc: &'static Location<'static>, message: String) -> Signal {
         self.m.borrow_mut().issue(loc, message);
         self.make(Node::Poison, width.max(1), false, loc)
     }
@@ -361,7 +368,7 @@ impl Signal {
     }
 
     /// Checks that `other` lives in the same module; records an error otherwise.
-    fn same_module(&self, other: &Signal, op: &str, loc: &'static Location<'static>) -> bool {
+    pub(crate) fn same_module(&self, other: &Signal, op: &str, loc: &'static Location<'static>) -> bool {
         if Rc::ptr_eq(&self.m, &other.m) {
             return true;
         }
@@ -941,6 +948,24 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// The instantiated module.
+    pub(crate) fn child(&self) -> Module {
+        self.m.borrow().insts[self.idx].module.clone()
+    }
+
+    /// Name of the instance.
+    pub(crate) fn instance_name(&self) -> String {
+        self.m.borrow().insts[self.idx].name.clone()
+    }
+
+    /// Records `message` at `loc` in the parent and returns a placeholder of `width` bits.
+    pub(crate) fn poison(&self, width: u32, loc: &'static Location<'static>, message: String) -> Signal {
+        let mut m = self.m.borrow_mut();
+        m.issue(loc, message);
+        let id = m.push(Node::Poison, width.max(1), false, loc);
+        Signal { m: self.m.clone(), id, width: width.max(1), signed: false }
+    }
+
     /// The signal carrying output `port` of the child; for an array, the outputs of all instances
     /// concatenated, instance 0 in the least significant part.
     #[track_caller]
@@ -994,6 +1019,8 @@ impl ModuleBuilder {
                 insts: Vec::new(),
                 clocked: false,
                 issues: Vec::new(),
+                streams: Vec::new(),
+                promised: Vec::new(),
             })),
         }
     }
@@ -1013,6 +1040,22 @@ impl ModuleBuilder {
     /// Name of the module.
     pub fn name(&self) -> String {
         self.m.borrow().name.clone()
+    }
+
+    /// A second handle on the same module under construction (for bundles that declare ports
+    /// later, such as a stream sink's ready).
+    pub(crate) fn handle(&self) -> ModuleBuilder {
+        ModuleBuilder { m: self.m.clone() }
+    }
+
+    /// Records a problem found at `loc`.
+    pub(crate) fn issue(&self, loc: &'static Location<'static>, message: String) {
+        self.m.borrow_mut().issue(loc, message);
+    }
+
+    /// Runs `f` on the module's data (for the bundle and black-box helpers of this crate).
+    pub(crate) fn with_data<R>(&self, f: impl FnOnce(&mut ModuleData) -> R) -> R {
+        f(&mut self.m.borrow_mut())
     }
 
     fn check_port_name(&self, name: &str, loc: &'static Location<'static>) -> bool {
@@ -1080,7 +1123,7 @@ impl ModuleBuilder {
         self.m.borrow_mut().ports.push(PortData { spec, node: value.id });
     }
 
-    fn owns(&self, sig: &Signal, what: &str, loc: &'static Location<'static>) -> bool {
+    pub(crate) fn owns(&self, sig: &Signal, what: &str, loc: &'static Location<'static>) -> bool {
         if Rc::ptr_eq(&self.m, &sig.m) {
             return true;
         }
@@ -1444,6 +1487,11 @@ impl ModuleBuilder {
         for (name, loc) in undriven {
             m.issue(loc, format!("wire `{name}` is never driven"));
         }
+        for (port, message, loc) in m.promised.clone() {
+            if !m.port_name_taken(&port) {
+                m.issue(loc, message);
+            }
+        }
         for mem in m.mems.clone() {
             if mem.write.is_none() {
                 m.issue(mem.loc, format!("memory `{}` has no write port", mem.name));
@@ -1483,6 +1531,8 @@ fn clone_data(d: &ModuleData) -> ModuleData {
         insts: d.insts.clone(),
         clocked: d.clocked,
         issues: Vec::new(),
+        streams: d.streams.clone(),
+        promised: d.promised.clone(),
     }
 }
 
@@ -1515,6 +1565,11 @@ impl Module {
     /// Ports in emitted order: `clk_i` and `rst_ni` first when the module is clocked.
     pub fn ports(&self) -> Vec<PortSpec> {
         ports_of(&self.0)
+    }
+
+    /// The stream interfaces declared on the module, in declaration order.
+    pub fn streams(&self) -> &[StreamPort] {
+        &self.0.streams
     }
 }
 

@@ -13,17 +13,47 @@
 //! let out = Design::single(&module).emit();
 //! assert!(out.files[0].text.contains("acc_q <= acc_d;"));
 //! ```
+//!
+//! # Streams
+//! Valid/ready interfaces are declared as bundles ([`StreamType`], [`ModuleBuilder::sink`],
+//! [`ModuleBuilder::source`]) and connected to instances by interface name; [`stream_register`]
+//! and [`skid_buffer`] are the handshake primitives:
+//!
+//! ```
+//! use vdx::hdl::{Design, ModuleBuilder, StreamConn, StreamType, skid_buffer};
+//! let ty = StreamType::new(&[("data", 32), ("last", 1)]);
+//! let skid = skid_buffer(&ty).unwrap();
+//! let m = ModuleBuilder::new("vdx_pipe");
+//! let input = m.sink("in", &ty); // in_valid_i, in_data_i[31:0], in_last_i
+//! let out = m.source("out", &ty); // out_ready_i
+//! let u = m.instance_streams(
+//!     "u_skid",
+//!     &skid,
+//!     &[],
+//!     &[("in", StreamConn::Feed(input.stream())), ("out", StreamConn::Ready(&out.ready()))],
+//! );
+//! input.drive_ready(&u.ready("in")); // in_ready_o
+//! out.drive(&u.stream("out")); // out_valid_o, out_data_o[31:0], out_last_o
+//! let top = m.finish().unwrap();
+//! let names: Vec<String> = top.ports().iter().map(|p| p.name.clone()).collect();
+//! assert_eq!(names[..3], ["clk_i", "rst_ni", "in_valid_i"]);
+//! assert_eq!(Design::single(&top).emit().files.len(), 2);
+//! ```
 
 mod bits;
 mod builder;
 mod emit;
 mod files;
+mod handshake;
 pub mod names;
+mod stream;
 
 pub use bits::{Bits, index_bits, value_bits};
 pub use builder::{BuildIssue, Conn, HdlError, Instance, Memory, Module, ModuleBuilder, Reset, Signal, cat};
 pub use emit::{Design, Emitted, EmittedTop, GENERATOR, HASH_DIGITS, HIER_BLOCK_MIN_INSTANCES, SPDX_LINE};
 pub use files::{SimSource, VERILATOR_CONTROL_SUFFIX, VerilogFile};
+pub use handshake::{skid_buffer, stream_register};
+pub use stream::{Sink, Source, Stream, StreamConn, StreamPort, StreamType};
 
 /// Direction of a module port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,5 +77,7 @@ pub struct PortSpec {
     pub signed: bool,
 }
 
+#[cfg(test)]
+mod stream_tests;
 #[cfg(test)]
 mod tests;
