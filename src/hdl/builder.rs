@@ -8,6 +8,7 @@
 //! emitter because of a bad design.
 
 use super::bits::Bits;
+use super::black_box::BlackBoxData;
 use super::names::legalize;
 use super::stream::StreamPort;
 use super::{PortDir, PortSpec};
@@ -241,11 +242,33 @@ pub(crate) struct ModuleData {
     /// Output ports that must exist by [`ModuleBuilder::finish`] (a sink's ready, a source's
     /// valid), with what to say and where they were promised.
     pub promised: Vec<(String, String, &'static Location<'static>)>,
+    /// Set for a black box: a module known by its ports only (see [`super::BlackBox`]).
+    pub black_box: Option<BlackBoxData>,
 }
 
 type Shared = Rc<RefCell<ModuleData>>;
 
 impl ModuleData {
+    /// A module called `name` with nothing in it yet.
+    pub(crate) fn empty(name: &str) -> ModuleData {
+        ModuleData {
+            block: name.to_string(),
+            name: name.to_string(),
+            params: Vec::new(),
+            ports: Vec::new(),
+            nodes: Vec::new(),
+            regs: Vec::new(),
+            mems: Vec::new(),
+            roms: Vec::new(),
+            insts: Vec::new(),
+            clocked: false,
+            issues: Vec::new(),
+            streams: Vec::new(),
+            promised: Vec::new(),
+            black_box: None,
+        }
+    }
+
     fn issue(&mut self, loc: &'static Location<'static>, message: String) {
         self.issues.push(BuildIssue { location: loc.to_string(), message });
     }
@@ -1005,24 +1028,7 @@ pub struct ModuleBuilder {
 impl ModuleBuilder {
     /// A new module called `name` (legalized). Its block name defaults to the module name.
     pub fn new(name: &str) -> Self {
-        let name = legalize(name);
-        ModuleBuilder {
-            m: Rc::new(RefCell::new(ModuleData {
-                block: name.clone(),
-                name,
-                params: Vec::new(),
-                ports: Vec::new(),
-                nodes: Vec::new(),
-                regs: Vec::new(),
-                mems: Vec::new(),
-                roms: Vec::new(),
-                insts: Vec::new(),
-                clocked: false,
-                issues: Vec::new(),
-                streams: Vec::new(),
-                promised: Vec::new(),
-            })),
-        }
+        ModuleBuilder { m: Rc::new(RefCell::new(ModuleData::empty(&legalize(name)))) }
     }
 
     /// Sets the block name shown in the file header.
@@ -1397,6 +1403,7 @@ impl ModuleBuilder {
     ) -> Instance {
         let n = count.unwrap_or(1);
         let child_ports = module.ports();
+        let is_clock_or_reset = |p: &PortSpec| module.parent_net(&p.name).is_some();
         let mut conns = Vec::new();
         let mut issues = Vec::new();
         for (port, conn) in inputs {
@@ -1533,11 +1540,8 @@ fn clone_data(d: &ModuleData) -> ModuleData {
         issues: Vec::new(),
         streams: d.streams.clone(),
         promised: d.promised.clone(),
+        black_box: d.black_box.clone(),
     }
-}
-
-fn is_clock_or_reset(p: &PortSpec) -> bool {
-    p.name == "clk_i" || p.name == "rst_ni"
 }
 
 /// A finished, immutable module. Cheap to clone; instantiate it in other modules or hand it to a
@@ -1546,8 +1550,8 @@ fn is_clock_or_reset(p: &PortSpec) -> bool {
 pub struct Module(pub(crate) Rc<ModuleData>);
 
 impl Module {
-    /// The module's (requested) name; the emitted name may gain a suffix if another, different
-    /// module of the same design asked for the same name.
+    /// The module's requested name: the emitted name adds the design's prefix and a content hash
+    /// (see [`super::HASH_DIGITS`]), except for a black box, which keeps exactly this name.
     pub fn name(&self) -> &str {
         &self.0.name
     }
@@ -1567,6 +1571,29 @@ impl Module {
         ports_of(&self.0)
     }
 
+    /// Whether this is a black box (see [`super::BlackBox`]): no body is emitted for it.
+    pub fn is_black_box(&self) -> bool {
+        self.0.black_box.is_some()
+    }
+
+    /// The behavioural model of a black box, emitted under the black box's name for simulation.
+    pub fn model(&self) -> Option<&Module> {
+        self.0.black_box.as_ref().and_then(|b| b.model.as_ref())
+    }
+
+    /// The parent's net that an instance connects to `port` by itself: `clk_i` or `rst_ni` for
+    /// the clock and reset ports of the module, `None` for every other port.
+    pub(crate) fn parent_net(&self, port: &str) -> Option<&'static str> {
+        match &self.0.black_box {
+            Some(b) if b.clock.as_deref() == Some(port) => Some("clk_i"),
+            Some(b) if b.reset.as_deref() == Some(port) => Some("rst_ni"),
+            Some(_) => None,
+            None if self.0.clocked && port == "clk_i" => Some("clk_i"),
+            None if self.0.clocked && port == "rst_ni" => Some("rst_ni"),
+            None => None,
+        }
+    }
+
     /// The stream interfaces declared on the module, in declaration order.
     pub fn streams(&self) -> &[StreamPort] {
         &self.0.streams
@@ -1575,6 +1602,9 @@ impl Module {
 
 /// Ports of a module in emitted order.
 pub(crate) fn ports_of(d: &ModuleData) -> Vec<PortSpec> {
+    if let Some(b) = &d.black_box {
+        return b.ports.clone();
+    }
     let mut out = Vec::new();
     if d.clocked {
         for name in ["clk_i", "rst_ni"] {

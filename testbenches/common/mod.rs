@@ -36,3 +36,17 @@ pub fn assert_lint_clean(emitted: &vdx::hdl::Emitted) {
     let report = vdx::flows::lint::lint_dir(dir.path()).expect("running lint");
     assert!(report.is_clean(), "{}", vdx::flows::lint::format_report(&report));
 }
+
+/// Asserts that the files of `src` (a top with the behavioural models of its black boxes) pass
+/// Verilator `-Wall` lint and the Yosys check, every module as a top.
+pub fn assert_sim_lint_clean(src: &vdx::hdl::SimSource) {
+    if !lint_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temporary folder");
+    for f in src.files.iter().filter(|f| !f.is_verilator_control()) {
+        std::fs::write(dir.path().join(&f.name), &f.text).expect("writing the design");
+    }
+    let report = vdx::flows::lint::lint_dir(dir.path()).expect("running lint");
+    assert!(report.is_clean(), "{}", vdx::flows::lint::format_report(&report));
+}
