@@ -210,6 +210,9 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
         design.add_top(&u.params.build()?);
     }
     let emitted = design.emit();
+    if !emitted.issues.is_empty() {
+        return Err(GenError::Selection(format!("die {}: {}", plan.die, emitted.issues.join("; "))));
+    }
     let mut files: Vec<(String, Vec<u8>)> =
         emitted.files.iter().map(|f| (f.name.clone(), f.text.clone().into_bytes())).collect();
     let mut blocks = Vec::new();

@@ -8,7 +8,9 @@
 //! emitter because of a bad design.
 
 use super::bits::Bits;
+use super::black_box::BlackBoxData;
 use super::names::legalize;
+use super::stream::StreamPort;
 use super::{PortDir, PortSpec};
 use std::cell::RefCell;
 use std::fmt;
@@ -235,11 +237,38 @@ pub(crate) struct ModuleData {
     pub insts: Vec<InstData>,
     pub clocked: bool,
     pub issues: Vec<BuildIssue>,
+    /// Stream interfaces declared with [`ModuleBuilder::sink`] and [`ModuleBuilder::source`].
+    pub streams: Vec<StreamPort>,
+    /// Output ports that must exist by [`ModuleBuilder::finish`] (a sink's ready, a source's
+    /// valid), with what to say and where they were promised.
+    pub promised: Vec<(String, String, &'static Location<'static>)>,
+    /// Set for a black box: a module known by its ports only (see [`super::BlackBox`]).
+    pub black_box: Option<BlackBoxData>,
 }
 
 type Shared = Rc<RefCell<ModuleData>>;
 
 impl ModuleData {
+    /// A module called `name` with nothing in it yet.
+    pub(crate) fn empty(name: &str) -> ModuleData {
+        ModuleData {
+            block: name.to_string(),
+            name: name.to_string(),
+            params: Vec::new(),
+            ports: Vec::new(),
+            nodes: Vec::new(),
+            regs: Vec::new(),
+            mems: Vec::new(),
+            roms: Vec::new(),
+            insts: Vec::new(),
+            clocked: false,
+            issues: Vec::new(),
+            streams: Vec::new(),
+            promised: Vec::new(),
+            black_box: None,
+        }
+    }
+
     fn issue(&mut self, loc: &'static Location<'static>, message: String) {
         self.issues.push(BuildIssue { location: loc.to_string(), message });
     }
@@ -351,7 +380,8 @@ impl Signal {
         Signal { m: self.m.clone(), id, width, signed }
     }
 
-    fn poison(&self, width: u32, loc: &'static Location<'static>, message: String) -> Signal {
+    /// Records `message` at `loc` in this signal's module and returns a placeholder of `width`.
+    pub(crate) fn poison(&self, width: u32, loc: &'static Location<'static>, message: String) -> Signal {
         self.m.borrow_mut().issue(loc, message);
         self.make(Node::Poison, width.max(1), false, loc)
     }
@@ -361,7 +391,7 @@ impl Signal {
     }
 
     /// Checks that `other` lives in the same module; records an error otherwise.
-    fn same_module(&self, other: &Signal, op: &str, loc: &'static Location<'static>) -> bool {
+    pub(crate) fn same_module(&self, other: &Signal, op: &str, loc: &'static Location<'static>) -> bool {
         if Rc::ptr_eq(&self.m, &other.m) {
             return true;
         }
@@ -941,6 +971,24 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// The instantiated module.
+    pub(crate) fn child(&self) -> Module {
+        self.m.borrow().insts[self.idx].module.clone()
+    }
+
+    /// Name of the instance.
+    pub(crate) fn instance_name(&self) -> String {
+        self.m.borrow().insts[self.idx].name.clone()
+    }
+
+    /// Records `message` at `loc` in the parent and returns a placeholder of `width` bits.
+    pub(crate) fn poison(&self, width: u32, loc: &'static Location<'static>, message: String) -> Signal {
+        let mut m = self.m.borrow_mut();
+        m.issue(loc, message);
+        let id = m.push(Node::Poison, width.max(1), false, loc);
+        Signal { m: self.m.clone(), id, width: width.max(1), signed: false }
+    }
+
     /// The signal carrying output `port` of the child; for an array, the outputs of all instances
     /// concatenated, instance 0 in the least significant part.
     #[track_caller]
@@ -980,22 +1028,7 @@ pub struct ModuleBuilder {
 impl ModuleBuilder {
     /// A new module called `name` (legalized). Its block name defaults to the module name.
     pub fn new(name: &str) -> Self {
-        let name = legalize(name);
-        ModuleBuilder {
-            m: Rc::new(RefCell::new(ModuleData {
-                block: name.clone(),
-                name,
-                params: Vec::new(),
-                ports: Vec::new(),
-                nodes: Vec::new(),
-                regs: Vec::new(),
-                mems: Vec::new(),
-                roms: Vec::new(),
-                insts: Vec::new(),
-                clocked: false,
-                issues: Vec::new(),
-            })),
-        }
+        ModuleBuilder { m: Rc::new(RefCell::new(ModuleData::empty(&legalize(name)))) }
     }
 
     /// Sets the block name shown in the file header.
@@ -1013,6 +1046,22 @@ impl ModuleBuilder {
     /// Name of the module.
     pub fn name(&self) -> String {
         self.m.borrow().name.clone()
+    }
+
+    /// A second handle on the same module under construction (for bundles that declare ports
+    /// later, such as a stream sink's ready).
+    pub(crate) fn handle(&self) -> ModuleBuilder {
+        ModuleBuilder { m: self.m.clone() }
+    }
+
+    /// Records a problem found at `loc`.
+    pub(crate) fn issue(&self, loc: &'static Location<'static>, message: String) {
+        self.m.borrow_mut().issue(loc, message);
+    }
+
+    /// Runs `f` on the module's data (for the bundle and black-box helpers of this crate).
+    pub(crate) fn with_data<R>(&self, f: impl FnOnce(&mut ModuleData) -> R) -> R {
+        f(&mut self.m.borrow_mut())
     }
 
     fn check_port_name(&self, name: &str, loc: &'static Location<'static>) -> bool {
@@ -1080,7 +1129,7 @@ impl ModuleBuilder {
         self.m.borrow_mut().ports.push(PortData { spec, node: value.id });
     }
 
-    fn owns(&self, sig: &Signal, what: &str, loc: &'static Location<'static>) -> bool {
+    pub(crate) fn owns(&self, sig: &Signal, what: &str, loc: &'static Location<'static>) -> bool {
         if Rc::ptr_eq(&self.m, &sig.m) {
             return true;
         }
@@ -1354,6 +1403,7 @@ impl ModuleBuilder {
     ) -> Instance {
         let n = count.unwrap_or(1);
         let child_ports = module.ports();
+        let is_clock_or_reset = |p: &PortSpec| module.parent_net(&p.name).is_some();
         let mut conns = Vec::new();
         let mut issues = Vec::new();
         for (port, conn) in inputs {
@@ -1444,6 +1494,11 @@ impl ModuleBuilder {
         for (name, loc) in undriven {
             m.issue(loc, format!("wire `{name}` is never driven"));
         }
+        for (port, message, loc) in m.promised.clone() {
+            if !m.port_name_taken(&port) {
+                m.issue(loc, message);
+            }
+        }
         for mem in m.mems.clone() {
             if mem.write.is_none() {
                 m.issue(mem.loc, format!("memory `{}` has no write port", mem.name));
@@ -1483,11 +1538,10 @@ fn clone_data(d: &ModuleData) -> ModuleData {
         insts: d.insts.clone(),
         clocked: d.clocked,
         issues: Vec::new(),
+        streams: d.streams.clone(),
+        promised: d.promised.clone(),
+        black_box: d.black_box.clone(),
     }
-}
-
-fn is_clock_or_reset(p: &PortSpec) -> bool {
-    p.name == "clk_i" || p.name == "rst_ni"
 }
 
 /// A finished, immutable module. Cheap to clone; instantiate it in other modules or hand it to a
@@ -1496,8 +1550,8 @@ fn is_clock_or_reset(p: &PortSpec) -> bool {
 pub struct Module(pub(crate) Rc<ModuleData>);
 
 impl Module {
-    /// The module's (requested) name; the emitted name may gain a suffix if another, different
-    /// module of the same design asked for the same name.
+    /// The module's requested name: the emitted name adds the design's prefix and a content hash
+    /// (see [`super::HASH_DIGITS`]), except for a black box, which keeps exactly this name.
     pub fn name(&self) -> &str {
         &self.0.name
     }
@@ -1516,10 +1570,41 @@ impl Module {
     pub fn ports(&self) -> Vec<PortSpec> {
         ports_of(&self.0)
     }
+
+    /// Whether this is a black box (see [`super::BlackBox`]): no body is emitted for it.
+    pub fn is_black_box(&self) -> bool {
+        self.0.black_box.is_some()
+    }
+
+    /// The behavioural model of a black box, emitted under the black box's name for simulation.
+    pub fn model(&self) -> Option<&Module> {
+        self.0.black_box.as_ref().and_then(|b| b.model.as_ref())
+    }
+
+    /// The parent's net that an instance connects to `port` by itself: `clk_i` or `rst_ni` for
+    /// the clock and reset ports of the module, `None` for every other port.
+    pub(crate) fn parent_net(&self, port: &str) -> Option<&'static str> {
+        match &self.0.black_box {
+            Some(b) if b.clock.as_deref() == Some(port) => Some("clk_i"),
+            Some(b) if b.reset.as_deref() == Some(port) => Some("rst_ni"),
+            Some(_) => None,
+            None if self.0.clocked && port == "clk_i" => Some("clk_i"),
+            None if self.0.clocked && port == "rst_ni" => Some("rst_ni"),
+            None => None,
+        }
+    }
+
+    /// The stream interfaces declared on the module, in declaration order.
+    pub fn streams(&self) -> &[StreamPort] {
+        &self.0.streams
+    }
 }
 
 /// Ports of a module in emitted order.
 pub(crate) fn ports_of(d: &ModuleData) -> Vec<PortSpec> {
+    if let Some(b) = &d.black_box {
+        return b.ports.clone();
+    }
     let mut out = Vec::new();
     if d.clocked {
         for name in ["clk_i", "rst_ni"] {

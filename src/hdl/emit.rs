@@ -10,8 +10,8 @@
 
 use super::PortDir;
 use super::builder::{BinOp, ConnData, ConstShift, Module, ModuleData, Node, NodeId, UnOp, op_name};
+use super::files::{SimSource, VERILATOR_CONTROL_SUFFIX, VerilogFile};
 use super::names::{Namer, legalize};
-use crate::sim::{SimSource, VerilogFile};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::path::Path;
@@ -40,8 +40,12 @@ pub struct Design {
 pub struct EmittedTop {
     /// Final module name.
     pub module: String,
-    /// File names (children before parents, the top last).
+    /// Synthesis file names (children before parents, the top last). Black boxes have none.
     pub files: Vec<String>,
+    /// Simulation-only file names, in [`Emitted::sim_models`] unless synthesis uses them too:
+    /// the behavioural models of the black boxes below the top, and the modules only they
+    /// instantiate (children before parents).
+    pub sim_models: Vec<String>,
     /// Ports of the top module.
     pub ports: Vec<crate::hdl::PortSpec>,
     /// Parameters the top's header lists (`name`, `value`), derived values included.
@@ -54,13 +58,22 @@ pub struct EmittedTop {
 /// The result of [`Design::emit`].
 #[derive(Debug, Clone)]
 pub struct Emitted {
-    /// One file per distinct module, in emission order.
+    /// One synthesis file per distinct generated module, in emission order.
     pub files: Vec<VerilogFile>,
+    /// Files for simulation only: the behavioural model of each black box, named after the
+    /// black box, and modules that only models instantiate.
+    pub sim_models: Vec<VerilogFile>,
     /// The tops, in the order they were added.
     pub tops: Vec<EmittedTop>,
     /// Module name → the distinct modules it instantiates.
     pub children: BTreeMap<String, Vec<String>>,
+    /// Problems the emitter found: black boxes of one name with different ports or models, or a
+    /// black box named like a generated module (only one of them can be simulated).
+    pub issues: Vec<String>,
 }
+
+/// Folder of [`Emitted::sim_models`] in the output of [`Emitted::write_to`].
+pub const SIM_MODELS_DIR: &str = "sim_models";
 
 impl Design {
     /// An empty design.
@@ -99,8 +112,9 @@ impl Design {
             .iter()
             .map(|t| {
                 let module = state.emit_module(t);
-                let mut files = Vec::new();
-                state.collect_files(&module, &mut files);
+                let (mut files, mut sim_models) = (Vec::new(), Vec::new());
+                state.collect(&module, false, &mut files, &mut sim_models);
+                sim_models.retain(|f| !files.contains(f));
                 // Only the outermost ones: a hierarchical block is entered through a wrapper on
                 // every evaluation, which costs more than a small module (a PE) is worth; inside
                 // an outer block the small one is verilated once anyway.
@@ -108,7 +122,7 @@ impl Design {
                 for m in state.hier.iter().filter(|m| files.contains(&format!("{m}.v"))) {
                     let mut below = Vec::new();
                     for child in state.children.get(m).into_iter().flatten() {
-                        state.collect_files(child, &mut below);
+                        state.collect(child, false, &mut below, &mut Vec::new());
                     }
                     inner.extend(below.into_iter().filter_map(|f| f.strip_suffix(".v").map(str::to_string)));
                 }
@@ -118,10 +132,20 @@ impl Design {
                     .filter(|m| state.hier.contains(*m) && *m != module && !inner.contains(*m))
                     .map(str::to_string)
                     .collect();
-                EmittedTop { module, files, ports: t.ports(), params: t.params().to_vec(), hier_blocks }
+                EmittedTop {
+                    module,
+                    files,
+                    sim_models,
+                    ports: t.ports(),
+                    params: t.params().to_vec(),
+                    hier_blocks,
+                }
             })
-            .collect();
-        Emitted { files: state.files, tops, children: state.children }
+            .collect::<Vec<_>>();
+        // A file goes to synthesis when some top's synthesis needs it, else it is a model's.
+        let synthesized: std::collections::BTreeSet<&String> = tops.iter().flat_map(|t| &t.files).collect();
+        let (files, sim_models) = state.files.into_iter().partition(|f| synthesized.contains(&f.name));
+        Emitted { files, sim_models, tops, children: state.children, issues: state.issues }
     }
 }
 
@@ -143,15 +167,27 @@ impl Emitted {
         top.files.iter().map(|f| format!("{f}\n")).collect()
     }
 
-    /// Everything a simulator needs for top number `index`, with a Verilator control file naming
-    /// the top's [`EmittedTop::hier_blocks`] when it has any.
+    /// The text of the simulation filelist for `top`: its [`EmittedTop::sim_models`] (in the
+    /// [`SIM_MODELS_DIR`] folder unless synthesis uses them too), then its synthesis files.
+    pub fn sim_filelist(&self, top: &EmittedTop) -> String {
+        let path = |f: &String| {
+            if self.files.iter().any(|g| &g.name == f) { f.clone() } else { format!("{SIM_MODELS_DIR}/{f}") }
+        };
+        top.sim_models.iter().chain(&top.files).map(|f| format!("{}\n", path(f))).collect()
+    }
+
+    /// Everything a simulator needs for top number `index`: the behavioural models of its black
+    /// boxes, its synthesis files, and a Verilator control file naming the top's
+    /// [`EmittedTop::hier_blocks`] when it has any.
     pub fn sim_source(&self, index: usize) -> SimSource {
         let top = &self.tops[index];
         let mut files: Vec<VerilogFile> = top
-            .files
+            .sim_models
             .iter()
+            .chain(&top.files)
             .map(|name| {
-                self.files.iter().find(|f| &f.name == name).expect("listed files are emitted").clone()
+                let all = || self.files.iter().chain(&self.sim_models);
+                all().find(|f| &f.name == name).expect("listed files are emitted").clone()
             })
             .collect();
         if !top.hier_blocks.is_empty() {
@@ -159,20 +195,32 @@ impl Emitted {
             for m in &top.hier_blocks {
                 text.push_str(&format!("hier_block -module \"{m}\"\n"));
             }
-            let name = format!("{}{}", top.module, crate::sim::VERILATOR_CONTROL_SUFFIX);
+            let name = format!("{}{}", top.module, VERILATOR_CONTROL_SUFFIX);
             files.push(VerilogFile { name, text });
         }
         SimSource { top: top.module.clone(), files, ports: top.ports.clone() }
     }
 
-    /// Writes every module file and a `<top>.f` filelist per top into `dir` (which must exist).
+    /// Writes every synthesis file and a `<top>.f` filelist per top into `dir` (which must
+    /// exist). When there are simulation models, they go into `dir/`[`SIM_MODELS_DIR`], and each
+    /// top that needs some gets a `<top>.sim.f` ([`Self::sim_filelist`]) as well.
     pub fn write_to(&self, dir: &Path) -> std::io::Result<()> {
         for f in &self.files {
             std::fs::write(dir.join(&f.name), &f.text)?;
         }
+        if !self.sim_models.is_empty() {
+            let models = dir.join(SIM_MODELS_DIR);
+            std::fs::create_dir_all(&models)?;
+            for f in &self.sim_models {
+                std::fs::write(models.join(&f.name), &f.text)?;
+            }
+        }
         let mut written = std::collections::BTreeSet::new();
         for t in self.tops.iter().filter(|t| written.insert(&t.module)) {
             std::fs::write(dir.join(format!("{}.f", t.module)), self.filelist(t))?;
+            if !t.sim_models.is_empty() {
+                std::fs::write(dir.join(format!("{}.sim.f", t.module)), self.sim_filelist(t))?;
+            }
         }
         Ok(())
     }
@@ -192,6 +240,10 @@ struct EmitState {
     children: BTreeMap<String, Vec<String>>,
     /// Modules placed by large generate loops (see [`HIER_BLOCK_MIN_INSTANCES`]).
     hier: std::collections::BTreeSet<String>,
+    /// Black box name → its ports, clock, reset and model text, to find clashing declarations.
+    black_boxes: HashMap<String, String>,
+    /// See [`Emitted::issues`].
+    issues: Vec<String>,
 }
 
 /// Stands in for the module's own name in its text while naming it.
@@ -220,6 +272,11 @@ impl EmitState {
         if let Some(name) = self.by_ptr.get(&ptr) {
             return name.clone();
         }
+        if module.is_black_box() {
+            let name = self.emit_black_box(module);
+            self.by_ptr.insert(ptr, name.clone());
+            return name;
+        }
         let child_names: Vec<String> = module.0.insts.iter().map(|i| self.emit_module(&i.module)).collect();
         for (inst, child) in module.0.insts.iter().zip(&child_names) {
             if inst.count.is_some_and(|n| n >= HIER_BLOCK_MIN_INSTANCES) {
@@ -230,6 +287,9 @@ impl EmitState {
         let mut name = content_name(&self.prefix, &module.0.name, &text, HASH_DIGITS);
         if self.by_name.get(&name).is_some_and(|t| *t != text) {
             name = content_name(&self.prefix, &module.0.name, &text, LONG_HASH_DIGITS);
+        }
+        if self.black_boxes.contains_key(&name) {
+            self.issues.push(format!("generated module `{name}` has the name of a black box"));
         }
         if !self.by_name.contains_key(&name) {
             self.by_name.insert(name.clone(), text.clone());
@@ -244,12 +304,57 @@ impl EmitState {
         name
     }
 
-    fn collect_files(&self, module: &str, out: &mut Vec<String>) {
+    /// A black box under its own name: no synthesis file; its model, if any, as a simulation
+    /// file under that name (the model's children are emitted like any module).
+    fn emit_black_box(&mut self, module: &Module) -> String {
+        let d = &module.0;
+        let bb = d.black_box.as_ref().expect("called for black boxes");
+        let name = d.name.clone();
+        let model = bb.model.as_ref().map(|model| {
+            let kids: Vec<String> = model.0.insts.iter().map(|i| self.emit_module(&i.module)).collect();
+            let text = format!("{}{}", header(model), ModuleWriter::new(&model.0, &kids).body());
+            (kids, text.replace(NAME_SLOT, &name))
+        });
+        let signature =
+            format!("{:?} {:?} {:?} {:?}", bb.ports, bb.clock, bb.reset, model.as_ref().map(|(_, t)| t));
+        match self.black_boxes.get(&name) {
+            Some(earlier) if *earlier != signature => self.issues.push(format!(
+                "black boxes called `{name}` differ in their ports or models; the first one is kept"
+            )),
+            Some(_) => {}
+            None => {
+                if self.by_name.contains_key(&name) {
+                    self.issues.push(format!("black box `{name}` has the name of a generated module"));
+                }
+                self.black_boxes.insert(name.clone(), signature);
+                let kids = match model {
+                    Some((kids, text)) => {
+                        let text = format!(
+                            "{}// behavioural model of black box {name}, for simulation only\n{text}",
+                            generator_line()
+                        );
+                        self.files.push(VerilogFile { name: format!("{name}.v"), text });
+                        kids
+                    }
+                    None => Vec::new(),
+                };
+                self.children.insert(name.clone(), kids);
+            }
+        }
+        name
+    }
+
+    /// Files below and of `module`, children first, into `synth` or, below a black box (its
+    /// model and what only the model uses), into `sim`.
+    fn collect(&self, module: &str, in_model: bool, synth: &mut Vec<String>, sim: &mut Vec<String>) {
+        let black_box = self.black_boxes.contains_key(module);
         for child in self.children.get(module).into_iter().flatten() {
-            self.collect_files(child, out);
+            self.collect(child, in_model || black_box, synth, sim);
         }
         let file = format!("{module}.v");
-        if !out.contains(&file) {
+        let has_file = !black_box || self.files.iter().any(|f| f.name == file);
+        let out = if in_model || black_box { sim } else { synth };
+        if has_file && !out.contains(&file) {
             out.push(file);
         }
     }
@@ -893,8 +998,8 @@ impl<'a> ModuleWriter<'a> {
                     Some(_) => format!("{sig}[{genvar}*{w} +: {w}]", w = p.width),
                     None => sig,
                 };
-                let text = if p.name == "clk_i" || p.name == "rst_ni" {
-                    p.name.clone()
+                let text = if let Some(net) = inst.module.parent_net(&p.name) {
+                    net.to_string()
                 } else if p.dir == PortDir::Input {
                     match inst.inputs.iter().find(|(n, _)| *n == p.name).map(|(_, c)| c) {
                         Some(ConnData::All(id)) => self.expr(*id),

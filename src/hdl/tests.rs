@@ -368,3 +368,35 @@ fn forward_wires_close_loops_through_instances() {
     assert!(text.contains("drive: input `a_i` (2 bits) was not made by wire()"), "{text}");
     assert!(text.contains("wire `never` is never driven"), "{text}");
 }
+
+/// The HDL sits below the simulators: no file under `src/hdl` may name the `sim` module (through
+/// `crate`, `super` or the crate name). Every `.rs` file of the folder is read, so new files are covered too.
+#[test]
+fn hdl_does_not_depend_on_the_simulators() {
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("src/hdl is readable") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/hdl"), &mut files);
+    assert!(files.len() >= 6, "found only {files:?}");
+    // Built at run time so that this file does not match itself.
+    let needles = [format!("crate::{}", "sim"), format!("super::{}", "sim"), format!("vdx::{}", "sim")];
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("readable source");
+        for (n, line) in text.lines().enumerate() {
+            for needle in &needles {
+                let hit = line.match_indices(needle.as_str()).any(|(i, _)| {
+                    !line[i + needle.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                });
+                assert!(!hit, "{}:{}: the HDL must not use `{needle}`: {line}", f.display(), n + 1);
+            }
+        }
+    }
+}

@@ -19,6 +19,7 @@ pub(crate) mod tool;
 pub mod verilator;
 
 use crate::hdl::{PortDir, PortSpec};
+pub use crate::hdl::{SimSource, VERILATOR_CONTROL_SUFFIX, VerilogFile};
 use std::path::PathBuf;
 
 /// Name of the clock port the simulators toggle themselves.
@@ -29,38 +30,6 @@ pub const RESET_PORT: &str = "rst_ni";
 
 /// Environment variable that lets tests skip co-simulation when a simulator is missing.
 pub const SKIP_ENV: &str = "VDX_SKIP_COSIM";
-
-/// One Verilog source file of a design.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerilogFile {
-    /// File name without directory, e.g. `vdx_xoshiro_lane.v`.
-    pub name: String,
-    /// Full file contents.
-    pub text: String,
-}
-
-/// Suffix of Verilator control files in a [`SimSource`]: Verilator reads them, other simulators
-/// skip them.
-pub const VERILATOR_CONTROL_SUFFIX: &str = ".vlt";
-
-impl VerilogFile {
-    /// Whether this is a Verilator control file rather than Verilog.
-    pub fn is_verilator_control(&self) -> bool {
-        self.name.ends_with(VERILATOR_CONTROL_SUFFIX)
-    }
-}
-
-/// Everything a simulator needs to build a model of one top module.
-#[derive(Debug, Clone)]
-pub struct SimSource {
-    /// Name of the top module.
-    pub top: String,
-    /// All files of the design (top and every module below it), in filelist order, possibly
-    /// followed by Verilator control files (see [`VerilogFile::is_verilator_control`]).
-    pub files: Vec<VerilogFile>,
-    /// The top module's ports, in declaration order.
-    pub ports: Vec<PortSpec>,
-}
 
 /// Errors from building or running a simulation.
 #[derive(Debug, thiserror::Error)]

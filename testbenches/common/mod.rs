@@ -88,3 +88,17 @@ pub fn venv_tool(name: &str, pip_package: &str) -> Option<std::path::PathBuf> {
         "{name} not found in .venv/bin or on PATH: run `make setup` (pip install {pip_package} into .venv)"
     );
 }
+
+/// Asserts that the files of `src` (a top with the behavioural models of its black boxes) pass
+/// Verilator `-Wall` lint and the Yosys check, every module as a top.
+pub fn assert_sim_lint_clean(src: &vdx::hdl::SimSource) {
+    if !lint_tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temporary folder");
+    for f in src.files.iter().filter(|f| !f.is_verilator_control()) {
+        std::fs::write(dir.path().join(&f.name), &f.text).expect("writing the design");
+    }
+    let report = vdx::flows::lint::lint_dir(dir.path()).expect("running lint");
+    assert!(report.is_clean(), "{}", vdx::flows::lint::format_report(&report));
+}

@@ -1,7 +1,7 @@
 //! Builder of `vdx_noise_buffer`.
 
 use super::NoiseBufferParams;
-use crate::hdl::{HdlError, Module, ModuleBuilder, Reset, Signal};
+use crate::hdl::{HdlError, Module, ModuleBuilder, Reset, Signal, StreamType};
 
 /// Builds the double buffer; see the block docs for ports and handshake.
 pub fn build(p: &NoiseBufferParams) -> Result<Module, HdlError> {
@@ -13,8 +13,9 @@ pub fn build(p: &NoiseBufferParams) -> Result<Module, HdlError> {
         .param("words", p.words())
         .param("depth", p.depth());
     let (wb, aw) = (p.word_bits(), p.addr_bits());
-    let in_valid = m.input("in_valid_i", 1);
-    let in_data = m.input("in_data_i", wb);
+    // The SGU's words: `in_valid_i`, `in_data_i`, `in_ready_o`.
+    let input = m.sink("in", &StreamType::data(wb));
+    let (in_valid, in_data) = (input.valid(), input.data());
     let rd_en = m.input("rd_en_i", 1);
     let rd_addr = m.input("rd_addr_i", aw);
     let release = m.input("release_i", 1);
@@ -54,7 +55,7 @@ pub fn build(p: &NoiseBufferParams) -> Result<Module, HdlError> {
     let rd_sel = m.reg("rd_sel", 1, Reset::Zero);
     m.next_when(&rd_sel, &rd_en, &rd_bank);
 
-    m.output("in_ready_o", &in_ready);
+    input.drive_ready(&in_ready);
     m.output("rd_valid_o", &rd_valid);
     m.output("rd_bank_o", &rd_bank);
     m.output("rd_data_o", &rd_sel.mux(&rdata[1], &rdata[0]));

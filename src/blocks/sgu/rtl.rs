@@ -11,7 +11,7 @@ use super::golden::{
 use super::poly::PiecewisePoly;
 use crate::blocks::BlockParams;
 use crate::blocks::xoshiro::XoshiroLaneParams;
-use crate::hdl::{Bits, Conn, HdlError, Module, ModuleBuilder, Reset, Signal, cat};
+use crate::hdl::{Bits, Conn, HdlError, Module, ModuleBuilder, Reset, Signal, Stream, StreamType, cat};
 
 /// Pipeline registers from the uniform (`r`, stage 0) to the output pair.
 pub const PAIR_LATENCY: u32 = 16;
@@ -198,7 +198,9 @@ pub fn build(p: &SguParams) -> Result<Module, HdlError> {
     let seed_valid = m.input("seed_valid_i", 1);
     let seed_lane = m.input("seed_lane_i", lane_bits(p.lanes));
     let seed_state = m.input("seed_state_i", 256);
-    let ready = m.input("out_ready_i", 1);
+    // Every lane's pair each beat: `out_valid_o`, `out_data_o`, `out_ready_i`.
+    let out = m.source("out", &StreamType::data(p.lanes * 2 * p.out_width));
+    let ready = out.ready();
 
     // One valid bit per pipeline stage, the last one being the output's.
     let valid: Vec<Signal> =
@@ -223,8 +225,7 @@ pub fn build(p: &SguParams) -> Result<Module, HdlError> {
             ("load_state_i", Conn::All(seed_state)),
         ],
     );
-    m.output("out_valid_o", &out_valid);
-    m.output("out_data_o", &pairs.output("pair_o"));
+    out.drive(&Stream::new(out.ty(), &out_valid, &pairs.output("pair_o")));
     m.finish()
 }
 

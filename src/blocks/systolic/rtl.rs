@@ -4,7 +4,9 @@
 
 use super::SystolicParams;
 use crate::blocks::BlockParams;
-use crate::hdl::{Conn, HdlError, Module, ModuleBuilder, Reset, Signal, cat, index_bits, value_bits};
+use crate::hdl::{
+    Conn, HdlError, Module, ModuleBuilder, Reset, Signal, Stream, StreamType, cat, index_bits, value_bits,
+};
 
 fn header(m: &ModuleBuilder, p: &SystolicParams) {
     m.block(<SystolicParams as BlockParams>::BLOCK)
@@ -326,17 +328,21 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     let ab = index_bits(ring);
     let db = value_bits(p.acc_rows);
 
-    // ---- Command ----
-    let cmd_valid = m.input("cmd_valid_i", 1);
-    let cmd_m = m.input("cmd_m_i", mb);
-    let cmd_k = m.input("cmd_k_i", kb);
-    let cmd_n = m.input("cmd_n_i", nb);
-    let cmd_w4 = if p.has_mode() { m.input("cmd_w4_i", 1) } else { m.lit(1, 1) };
-    let wgt_valid = m.input("wgt_valid_i", 1);
-    let wgt_data = m.input("wgt_data_i", cols * ww);
-    let act_valid = m.input("act_valid_i", 1);
-    let act_data = m.input("act_data_i", rows * aw);
-    let res_ready = m.input("res_ready_i", 1);
+    // ---- Streams: commands, weight beats, activation rows in; result rows out ----
+    let mut cmd_fields = vec![("m", mb), ("k", kb), ("n", nb)];
+    if p.has_mode() {
+        cmd_fields.push(("w4", 1));
+    }
+    let cmd = m.sink("cmd", &StreamType::new(&cmd_fields));
+    let wgt = m.sink("wgt", &StreamType::data(cols * ww));
+    let act = m.sink("act", &StreamType::data(rows * aw));
+    let res_ty = StreamType::new(&[("data", lanes * cols * acc), ("last", 1)]);
+    let res = m.source("res", &res_ty);
+    let (cmd_valid, cmd_m, cmd_k, cmd_n) = (cmd.valid(), cmd.field("m"), cmd.field("k"), cmd.field("n"));
+    let cmd_w4 = if p.has_mode() { cmd.field("w4") } else { m.lit(1, 1) };
+    let (wgt_valid, wgt_data) = (wgt.valid(), wgt.data());
+    let (act_valid, act_data) = (act.valid(), act.data());
+    let res_ready = res.ready();
 
     let busy = m.reg("busy", 1, Reset::Zero);
     let cmd_fire = cmd_valid.and(&busy.not()).named("cmd_fire");
@@ -581,11 +587,10 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     m.drive(&pop, &q.valid.and(&res_ready));
     count_up_down(&m, &outstanding, &issue, &pop);
 
-    m.output("cmd_ready_o", &busy.not());
-    m.output("wgt_ready_o", &wgt_ready);
-    m.output("act_ready_o", &act_ready);
-    m.output("res_valid_o", &q.valid);
-    m.output("res_data_o", &q.data.slice(lanes * cols * acc - 1, 0));
-    m.output("res_last_o", &q.data.bit(lanes * cols * acc));
+    cmd.drive_ready(&busy.not());
+    wgt.drive_ready(&wgt_ready);
+    act.drive_ready(&act_ready);
+    // The queue holds {last, data}: the packed layout of the result type.
+    res.drive(&Stream::new(&res_ty, &q.valid, &q.data));
     m.finish()
 }
