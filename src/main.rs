@@ -495,11 +495,9 @@ fn synth_cmd(
             .collect()
     };
     // Claim every work folder first, so a refusal leaves all of them untouched.
-    let mut claimed = Vec::new();
-    for j in &jobs {
-        claimed.push(generate::write::WorkDir::claim(&j.work, &writes(j))?);
-    }
-    for (j, work) in jobs.iter().zip(claimed) {
+    let targets: Vec<(PathBuf, Vec<String>)> = jobs.iter().map(|j| (j.work.clone(), writes(j))).collect();
+    let claimed = generate::write::WorkDirs::claim(&targets)?;
+    for (j, work) in jobs.iter().zip(&claimed.dirs) {
         let files: Vec<PathBuf> = j.emitted.files.iter().map(|f| work.path().join(&f.name)).collect();
         for (f, path) in j.emitted.files.iter().zip(&files) {
             std::fs::write(path, &f.text).with_context(|| format!("writing {}", path.display()))?;

@@ -480,3 +480,161 @@ fn synth_reruns_replace_their_own_reports_and_keep_the_users_files() {
         "{listed:?}"
     );
 }
+
+/// Findings of an adversarial review of the writer, each a regression test.
+#[test]
+fn review_one_die_and_several_dies_into_one_folder_take_turns() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("two.toml"), two_dies("two", 1)).unwrap();
+    for round in 0..15 {
+        let rr = tmp.path().join("rr");
+        let _ = std::fs::remove_dir_all(&rr);
+        std::fs::create_dir(&rr).unwrap();
+        let spawn = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_vdx"))
+                .args(args)
+                .current_dir(tmp.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let one = spawn(&["gen", "--block", "xoshiro_lane", "--out", "rr"]);
+        let many = spawn(&["gen", "--config", "two.toml", "--out", "rr"]);
+        let ok: Vec<bool> =
+            [one, many].into_iter().map(|c| c.wait_with_output().unwrap().status.success()).collect();
+        assert_eq!(ok.iter().filter(|o| **o).count(), 1, "round {round}: exactly one run owns the folder");
+    }
+}
+
+#[test]
+fn review_killed_synth_and_first_multi_die_runs_are_taken_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("two.toml"), two_dies("two", 1)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["gen", "--config", "two.toml", "--out", "r1"])
+        .current_dir(tmp.path())
+        .env("VDX_TEST_CRASH_AT", "before-folder")
+        .env("VDX_TEST_CRASH_COUNT", "2")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let (ok, _, stderr) = vdx(&["gen", "--config", "two.toml", "--out", "r1"], tmp.path());
+    assert!(ok, "a killed first run leaves a root the next run takes over: {stderr}");
+    // A synth work folder claimed by a run that never finished (its manifest lists the names).
+    let sy = tmp.path().join("sy");
+    std::fs::create_dir(&sy).unwrap();
+    std::fs::write(
+        sy.join("manifest.json"),
+        r#"{"generator":"vdx 0.1.0","running":true,"files":[{"path":"synth.ys","sha256":""}]}"#,
+    )
+    .unwrap();
+    std::fs::write(sy.join("synth.ys"), "half written").unwrap();
+    let (ok, _, stderr) =
+        vdx(&["synth", "--block", "xoshiro_lane", "--clock-mhz", "nan", "--out", "sy"], tmp.path());
+    assert!(!ok && stderr.contains("--clock-mhz"), "{stderr}");
+    let listed = vdx::generate::write::WorkDirs::claim(&[(sy.clone(), vec!["synth.ys".into()])]);
+    assert!(listed.is_ok(), "{listed:?}");
+    assert!(!sy.join("synth.ys").exists(), "the pending file was the earlier run's");
+}
+
+#[test]
+fn review_synth_of_two_instances_on_one_die_does_not_deadlock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dup = "name = 'dup'\nclock_mhz = 100.0\n[dies.a.blocks.r1]\nblock = 'xoshiro_lane'\nlane = 1\n\
+               [dies.a.blocks.r2]\nblock = 'xoshiro_lane'\nlane = 2\n";
+    std::fs::write(tmp.path().join("dup.toml"), dup).unwrap();
+    let claim = vdx::generate::write::WorkDirs::claim(&[
+        (tmp.path().join("ds/a/r1"), vec!["x".into()]),
+        (tmp.path().join("ds/a/r2"), vec!["x".into()]),
+    ]);
+    assert!(claim.is_ok(), "{claim:?}");
+}
+
+#[test]
+fn review_recovery_touches_only_marked_backups_and_never_overwrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A user's folder named like a backup is not vdx's.
+    let u = tmp.path().join("u");
+    std::fs::create_dir_all(u.join(".vdx-old-drafts")).unwrap();
+    std::fs::write(u.join(".vdx-old-drafts/thesis.txt"), "x").unwrap();
+    let (ok, _, _) = vdx(&["gen", "--block", "xoshiro_lane", "--out", "u"], tmp.path());
+    assert!(!ok);
+    assert!(u.join(".vdx-old-drafts/thesis.txt").exists());
+    // A journal naming paths outside the folder is refused, not followed.
+    assert!(vdx(&["gen", "--block", "xoshiro_lane", "--out", "g"], tmp.path()).0);
+    let victim = tmp.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let backup = tmp.path().join("g/.vdx-old-zz");
+    std::fs::create_dir(&backup).unwrap();
+    std::fs::write(backup.join(".vdx-backup"), "").unwrap();
+    let journal = serde_json::json!({
+        "new_manifest": "0", "moved": [],
+        "placed": [{ "path": victim.display().to_string(), "sha256": vdx::generate::write::sha256_hex(b"precious") }],
+    });
+    std::fs::write(backup.join("journal.json"), journal.to_string()).unwrap();
+    let (ok, _, stderr) = vdx(&["gen", "--block", "xoshiro_lane", "--out", "g"], tmp.path());
+    assert!(!ok && stderr.contains("names paths vdx never writes"), "{stderr}");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    std::fs::remove_dir_all(&backup).unwrap();
+    // A file the user put back where a killed run had moved vdx's away: named, not overwritten.
+    let cr = tmp.path().join("cr");
+    assert!(vdx(&["gen", "--block", "xoshiro_lane", "--out", "cr"], tmp.path()).0);
+    let module = common::verilog_of(&cr, "vdx_xoshiro_lane");
+    let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
+        .args(["gen", "--block", "xoshiro_lane", "--set", "lane=3", "--out", "cr"])
+        .current_dir(tmp.path())
+        .env("VDX_TEST_CRASH_AT", "moving-old")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    std::fs::write(&module, "my own module\n").unwrap();
+    let (ok, _, stderr) = vdx(&["gen", "--block", "xoshiro_lane", "--out", "cr"], tmp.path());
+    assert!(!ok && stderr.contains("exists, and vdx's backup of it is in"), "{stderr}");
+    assert_eq!(std::fs::read(&module).unwrap(), b"my own module\n");
+}
+
+#[test]
+fn review_identical_regeneration_killed_while_moving_keeps_every_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("two.toml"), two_dies("two", 1)).unwrap();
+    assert!(vdx(&["gen", "--config", "two.toml", "--out", "s"], tmp.path()).0);
+    let reference = tree(&tmp.path().join("s"));
+    for count in 1..6 {
+        let out = Command::new(env!("CARGO_BIN_EXE_vdx"))
+            .args(["gen", "--config", "two.toml", "--out", "s"])
+            .current_dir(tmp.path())
+            .env("VDX_TEST_CRASH_AT", "moving-old")
+            .env("VDX_TEST_CRASH_COUNT", count.to_string())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        // A refused run (a die folder edited) must still leave the other die complete.
+        std::fs::write(tmp.path().join("s/b/s.sdc"), "edited\n").unwrap();
+        assert!(!vdx(&["gen", "--config", "two.toml", "--out", "s"], tmp.path()).0);
+        let a: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(tmp.path().join("s/a/manifest.json")).unwrap())
+                .unwrap();
+        for f in a["files"].as_array().unwrap() {
+            assert!(tmp.path().join("s/a").join(f["path"].as_str().unwrap()).exists(), "count {count}: {f}");
+        }
+        std::fs::remove_dir_all(tmp.path().join("s")).unwrap();
+        assert!(vdx(&["gen", "--config", "two.toml", "--out", "s"], tmp.path()).0);
+        assert_eq!(tree(&tmp.path().join("s")), reference);
+    }
+}
+
+#[test]
+fn review_a_trailing_slash_does_not_pass_a_symlink_and_fifos_do_not_hang() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("real")).unwrap();
+    std::os::unix::fs::symlink("real", tmp.path().join("l")).unwrap();
+    let (ok, _, stderr) = vdx(&["gen", "--block", "xoshiro_lane", "--out", "l/"], tmp.path());
+    assert!(!ok && stderr.contains("symbolic link"), "{stderr}");
+    assert!(names(&tmp.path().join("real")).is_empty());
+    let f = tmp.path().join("f");
+    std::fs::create_dir(&f).unwrap();
+    assert!(Command::new("mkfifo").arg(f.join("manifest.json")).status().unwrap().success());
+    let (ok, _, stderr) = vdx(&["gen", "--block", "xoshiro_lane", "--out", "f"], tmp.path());
+    assert!(!ok && stderr.contains("refusing"), "{stderr}");
+}

@@ -11,7 +11,6 @@ use crate::flows::files::{self, BlockFlow, ParamValue};
 use crate::hdl::{Design, Emitted, GENERATOR};
 use manifest::{
     Clock, Manifest, ManifestBlock, ManifestModule, ManifestPort, ManifestUnavailable, ResetInfo,
-    RootManifest,
 };
 use std::path::{Path, PathBuf};
 pub use write::FolderOutput;
@@ -298,24 +297,11 @@ pub fn write_dies(
     root: Option<&Path>,
 ) -> Result<(), GenError> {
     let folders: Vec<FolderOutput> = outputs.iter().map(|(o, dir)| o.folder(dir)).collect();
-    let root_manifest = root.map(|r| {
-        // Dies written before by another selection stay listed.
-        let mut dies: std::collections::BTreeSet<String> = std::fs::read_to_string(r.join(write::MANIFEST))
-            .ok()
-            .and_then(|t| serde_json::from_str::<RootManifest>(&t).ok())
-            .map(|m| m.dies.into_iter().collect())
-            .unwrap_or_default();
-        dies.extend(outputs.iter().map(|(o, _)| o.die.clone()));
-        let m = RootManifest {
-            generator: GENERATOR.into(),
-            config: config.name.clone(),
-            dies: dies.into_iter().collect(),
-        };
-        serde_json::to_string_pretty(&m)
-            .unwrap_or_else(|e| unreachable!("the manifest always serializes: {e}"))
-            + "\n"
-    });
-    write::write_all(root.zip(root_manifest.as_deref()), &folders)
+    let spec = write::RootSpec {
+        config: config.name.clone(),
+        dies: outputs.iter().map(|(o, _)| o.die.clone()).collect(),
+    };
+    write::write_all(root.map(|r| (r, &spec)), &folders)
 }
 
 /// Default output root of a config: `rtl_out/<config>`; die `d` goes to `rtl_out/<config>/<d>`.

@@ -36,6 +36,8 @@ pub const MANIFEST: &str = "manifest.json";
 const STAGING_PREFIX: &str = ".vdx-gen-";
 const BACKUP_PREFIX: &str = ".vdx-old-";
 const STAGING_MARKER: &str = ".vdx-staging";
+const BACKUP_MARKER: &str = ".vdx-backup";
+const TEMP_PREFIX: &str = ".vdx-tmp-";
 const JOURNAL: &str = "journal.json";
 
 /// One file vdx wrote, as recorded in a manifest.
@@ -97,32 +99,59 @@ enum Plan {
     Update { old: Vec<FileRecord> },
 }
 
+/// The root of several die folders and the dies this run writes below it.
+#[derive(Debug, Clone)]
+pub struct RootSpec {
+    /// Config name, for the root manifest.
+    pub config: String,
+    /// Dies written by this run (merged with those an earlier run listed).
+    pub dies: Vec<String>,
+}
+
 /// Writes every folder of a run, all or nothing (see the module docs). `root`, when given, is a
 /// folder that holds several of them and is itself vdx output: new, empty, or holding a vdx
-/// `manifest.json` with a `dies` list; `root_manifest` is then written there last.
-pub fn write_all(root: Option<(&Path, &str)>, folders: &[FolderOutput]) -> Result<(), GenError> {
-    for f in folders {
+/// `manifest.json` with a `dies` list, which is updated first, under the lock.
+pub fn write_all(root: Option<(&Path, &RootSpec)>, folders: &[FolderOutput]) -> Result<(), GenError> {
+    let folders: Vec<FolderOutput> =
+        folders.iter().map(|f| FolderOutput { dir: normalize(&f.dir), ..f.clone() }).collect();
+    let root = root.map(|(r, spec)| (normalize(r), spec));
+    for f in &folders {
         check_lengths(f)?;
     }
-    if let Some((root, _)) = root {
+    if let Some((root, _)) = &root {
         check_root_path(root)?;
     }
-    let parents: BTreeSet<PathBuf> = folders.iter().map(|f| parent_of(&f.dir)).collect();
+    // The folder every target hangs from is locked exclusively: the root's parent, or each
+    // folder's parent when there is no root.
+    let tops: BTreeSet<PathBuf> = match &root {
+        Some((r, _)) => BTreeSet::from([parent_of(r)]),
+        None => folders.iter().map(|f| parent_of(&f.dir)).collect(),
+    };
+    let mut parents: BTreeSet<PathBuf> = folders.iter().map(|f| parent_of(&f.dir)).collect();
+    parents.extend(tops.iter().cloned());
     let created = create_parents(&parents)?;
     let result = (|| {
-        let _locks = parents.iter().map(|p| lock(p)).collect::<Result<Vec<_>, _>>()?;
+        let _locks = LockSet::acquire(&tops)?;
         for p in &parents {
             clean_staging(p)?;
         }
-        if let Some((root, _)) = root {
-            check_root(root)?;
+        let previous_root = match &root {
+            Some((r, spec)) => Some(update_root(r, spec)?),
+            None => None,
+        };
+        let committed = folders
+            .iter()
+            .map(plan)
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|plans| commit_all(&folders, &plans));
+        if let (Err(_), Some((r, _)), Some(previous)) = (&committed, &root, previous_root) {
+            let path = r.join(MANIFEST);
+            let _ = match previous {
+                Some(text) => replace_file(&path, text.as_bytes()),
+                None => fs::remove_file(&path).map_err(io(&path)),
+            };
         }
-        let plans = folders.iter().map(plan).collect::<Result<Vec<_>, _>>()?;
-        commit_all(folders, &plans)?;
-        if let Some((root, manifest)) = root {
-            replace_file(&root.join(MANIFEST), manifest.as_bytes())?;
-        }
-        Ok(())
+        committed
     })();
     if result.is_err() {
         // Folders this run created for nothing go again (only if still empty).
@@ -131,6 +160,62 @@ pub fn write_all(root: Option<(&Path, &str)>, folders: &[FolderOutput]) -> Resul
         }
     }
     result
+}
+
+/// Checks the root and writes its manifest (the dies it listed and this run's); returns the
+/// previous manifest text, to put back if the run fails.
+fn update_root(root: &Path, spec: &RootSpec) -> Result<Option<String>, GenError> {
+    check_root(root)?;
+    if !root.exists() {
+        fs::create_dir(root).map_err(io(root))?;
+    }
+    let path = root.join(MANIFEST);
+    let previous = read_limited(&path).ok();
+    let mut dies: BTreeSet<String> = previous
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<super::manifest::RootManifest>(t).ok())
+        .map(|m| m.dies.into_iter().collect())
+        .unwrap_or_default();
+    dies.extend(spec.dies.iter().cloned());
+    let manifest = super::manifest::RootManifest {
+        generator: crate::hdl::GENERATOR.into(),
+        config: spec.config.clone(),
+        dies: dies.into_iter().collect(),
+    };
+    let text = serde_json::to_string_pretty(&manifest).unwrap_or_else(|e| unreachable!("JSON: {e}")) + "\n";
+    replace_file(&path, text.as_bytes())?;
+    Ok(previous)
+}
+
+/// `dir` without `.` components and trailing slashes (`link/` must be checked as `link`).
+fn normalize(dir: &Path) -> PathBuf {
+    let n: PathBuf = dir.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect();
+    if n.as_os_str().is_empty() { PathBuf::from(".") } else { n }
+}
+
+/// Exclusive `flock`s on some folders and shared ones on all their ancestors, taken in one
+/// global order (ancestors first), so runs into nested folders exclude each other too and no
+/// two runs can deadlock. Released when dropped.
+struct LockSet(Vec<fs::File>);
+
+impl LockSet {
+    fn acquire(exclusive: &BTreeSet<PathBuf>) -> Result<Self, GenError> {
+        let mut wanted: std::collections::BTreeMap<PathBuf, bool> = Default::default();
+        for dir in exclusive {
+            let real = fs::canonicalize(dir).map_err(io(dir))?;
+            for a in real.ancestors().skip(1) {
+                wanted.entry(a.to_path_buf()).or_insert(false);
+            }
+            wanted.insert(real, true);
+        }
+        let mut files = Vec::new();
+        for (dir, excl) in wanted {
+            let f = fs::File::open(&dir).map_err(io(&dir))?;
+            if excl { f.lock() } else { f.lock_shared() }.map_err(io(&dir))?;
+            files.push(f);
+        }
+        Ok(LockSet(files))
+    }
 }
 
 fn parent_of(dir: &Path) -> PathBuf {
@@ -207,31 +292,34 @@ fn create_parents(parents: &BTreeSet<PathBuf>) -> Result<Vec<PathBuf>, GenError>
     for p in parents {
         let mut missing = Vec::new();
         let mut cur = Some(p.as_path());
-        while let Some(c) = cur.filter(|c| !c.as_os_str().is_empty() && !c.exists()) {
+        while let Some(c) = cur.filter(|c| !c.as_os_str().is_empty() && fs::symlink_metadata(c).is_err()) {
             missing.push(c.to_path_buf());
             cur = c.parent();
         }
         for dir in missing.into_iter().rev() {
-            fs::create_dir(&dir).map_err(io(&dir))?;
-            created.push(dir);
+            match fs::create_dir(&dir) {
+                Ok(()) => created.push(dir),
+                // Another run made it meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+                Err(e) => {
+                    for d in created.iter().rev() {
+                        let _ = fs::remove_dir(d);
+                    }
+                    return Err(GenError::Io { path: dir, source: e });
+                }
+            }
         }
     }
     Ok(created)
 }
 
-/// An exclusive `flock` on a folder, released when dropped.
-fn lock(dir: &Path) -> Result<fs::File, GenError> {
-    let f = fs::File::open(dir).map_err(io(dir))?;
-    f.lock().map_err(io(dir))?;
-    Ok(f)
-}
-
 fn read_limited(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
-    let f = fs::File::open(path)?;
-    if !f.metadata()?.is_file() {
+    // Checked before opening: opening a FIFO would block.
+    if !fs::symlink_metadata(path)?.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
+    let f = fs::File::open(path)?;
     let mut text = String::new();
     f.take(MANIFEST_LIMIT + 1).read_to_string(&mut text)?;
     if text.len() as u64 > MANIFEST_LIMIT {
@@ -252,12 +340,27 @@ fn hidden_entries(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     found
 }
 
-/// Removes staging folders an interrupted run left in `dir` (only those carrying vdx's marker).
+/// Removes what an interrupted run left in `dir`: staging folders carrying vdx's marker (or
+/// still empty) and temporary files.
 fn clean_staging(dir: &Path) -> Result<(), GenError> {
     for stale in hidden_entries(dir, STAGING_PREFIX) {
         if stale.join(STAGING_MARKER).is_file() {
             fs::remove_dir_all(&stale).map_err(io(&stale))?;
+        } else {
+            let _ = fs::remove_dir(&stale);
         }
+    }
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.filter_map(Result::ok) {
+            let temp = e.file_name().to_string_lossy().starts_with(TEMP_PREFIX);
+            if temp && e.file_type().is_ok_and(|t| t.is_file()) {
+                fs::remove_file(e.path()).map_err(io(&e.path()))?;
+            }
+        }
+    }
+    let marker = dir.join(STAGING_MARKER);
+    if fs::symlink_metadata(&marker).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        fs::remove_file(&marker).map_err(io(&marker))?;
     }
     Ok(())
 }
@@ -272,7 +375,7 @@ fn plan(f: &FolderOutput) -> Result<Plan, GenError> {
         return Err(refuse(dir, "it exists and is not a folder"));
     }
     clean_staging(dir)?;
-    for backup in hidden_entries(dir, BACKUP_PREFIX) {
+    for backup in hidden_entries(dir, BACKUP_PREFIX).into_iter().filter(|b| b.join(BACKUP_MARKER).is_file()) {
         recover(dir, &backup)?;
     }
     let manifest = dir.join(MANIFEST);
@@ -308,6 +411,9 @@ fn plan(f: &FolderOutput) -> Result<Plan, GenError> {
     }
     let listed: BTreeSet<&str> = owned.files.iter().map(|r| r.path.as_str()).collect();
     let mut problems = Vec::new();
+    if listed.len() != owned.files.len() {
+        problems.push("manifest.json lists a file twice".to_string());
+    }
     for r in &owned.files {
         if !plain_name(&r.path) || r.path == MANIFEST {
             problems.push(format!("manifest.json lists `{}`, which vdx never writes", r.path));
@@ -317,6 +423,8 @@ fn plan(f: &FolderOutput) -> Result<Plan, GenError> {
         match fs::symlink_metadata(&path) {
             Err(_) => {}
             Ok(m) if !m.is_file() => problems.push(format!("{} is no longer a file vdx wrote", r.path)),
+            // A pending record of a run that did not finish (`vdx synth`): the name is vdx's.
+            Ok(_) if r.sha256.is_empty() => {}
             Ok(_) => {
                 let bytes = fs::read(&path).map_err(io(&path))?;
                 if sha256_hex(&bytes) != r.sha256 {
@@ -413,10 +521,11 @@ fn commit(f: &FolderOutput, plan: &Plan) -> Result<Committed, GenError> {
         Plan::Fresh => {
             let staging = staging_in(&parent_of(dir))?;
             stage(f, staging.path())?;
-            fs::remove_file(staging.path().join(STAGING_MARKER)).map_err(io(staging.path()))?;
             fs::rename(staging.path(), dir).map_err(io(dir))?;
             // The staging folder is now `dir`: it must not be removed on drop.
             let _ = staging.keep();
+            let marker = dir.join(STAGING_MARKER);
+            fs::remove_file(&marker).map_err(io(&marker))?;
             Ok(Committed::Fresh(dir.clone()))
         }
         Plan::Update { old } => {
@@ -424,6 +533,8 @@ fn commit(f: &FolderOutput, plan: &Plan) -> Result<Committed, GenError> {
             stage(f, staging.path())?;
             let backup =
                 tempfile::Builder::new().prefix(BACKUP_PREFIX).tempdir_in(dir).map_err(io(dir))?.keep();
+            let marker = backup.join(BACKUP_MARKER);
+            fs::write(&marker, b"").map_err(io(&marker))?;
             let mut moved: Vec<String> = old.iter().map(|r| r.path.clone()).collect();
             if dir.join(MANIFEST).exists() {
                 moved.push(MANIFEST.into());
@@ -433,8 +544,8 @@ fn commit(f: &FolderOutput, plan: &Plan) -> Result<Committed, GenError> {
             let journal = Journal { new_manifest: sha256_hex(f.manifest.as_bytes()), moved, placed };
             let text =
                 serde_json::to_string(&journal).unwrap_or_else(|e| unreachable!("journals serialize: {e}"));
-            let jpath = backup.join(JOURNAL);
-            fs::write(&jpath, text).map_err(io(&jpath))?;
+            // Atomically: a journal that exists is complete (nothing has moved before it).
+            replace_file(&backup.join(JOURNAL), text.as_bytes())?;
             let moves = || -> Result<(), GenError> {
                 for name in &journal.moved {
                     fs::rename(dir.join(name), backup.join(name)).map_err(io(&dir.join(name)))?;
@@ -462,43 +573,66 @@ fn commit(f: &FolderOutput, plan: &Plan) -> Result<Committed, GenError> {
     }
 }
 
-/// Undoes a commit from its backup: removes the files it placed (while they are unchanged) and
-/// moves the old ones back.
-fn roll_back(dir: &Path, backup: &Path) -> Result<(), GenError> {
+fn read_journal(dir: &Path, backup: &Path) -> Result<Journal, GenError> {
     let jpath = backup.join(JOURNAL);
     let journal: Journal = serde_json::from_str(&read_limited(&jpath).map_err(io(&jpath))?)
         .map_err(|e| refuse(dir, format!("cannot read the journal {}: {e}", jpath.display())))?;
+    let plain = |n: &str| plain_name(n) || n == MANIFEST;
+    if !journal.moved.iter().all(|n| plain(n)) || !journal.placed.iter().all(|r| plain(&r.path)) {
+        return Err(refuse(dir, format!("the journal {} names paths vdx never writes", jpath.display())));
+    }
+    Ok(journal)
+}
+
+/// Undoes a commit from its backup. Files are moved in order (the old ones out, then the new
+/// ones in), so a file the backup holds was moved out, and a placed file is only removed where
+/// it replaced a moved one or was new, and only while unchanged.
+fn roll_back(dir: &Path, backup: &Path) -> Result<(), GenError> {
+    let journal = read_journal(dir, backup)?;
+    let moved: BTreeSet<&str> = journal.moved.iter().map(String::as_str).collect();
     for r in &journal.placed {
         let path = dir.join(&r.path);
+        let was_moved = backup.join(&r.path).exists();
+        if moved.contains(r.path.as_str()) && !was_moved {
+            continue; // still the old file: the run died before moving it
+        }
         if fs::read(&path).is_ok_and(|b| sha256_hex(&b) == r.sha256) {
             fs::remove_file(&path).map_err(io(&path))?;
         }
     }
     for name in &journal.moved {
         let from = backup.join(name);
-        if from.exists() {
-            fs::rename(&from, dir.join(name)).map_err(io(&from))?;
+        if !from.exists() {
+            continue;
         }
+        let to = dir.join(name);
+        if fs::symlink_metadata(&to).is_ok() {
+            return Err(refuse(
+                dir,
+                format!(
+                    "{name} exists, and vdx's backup of it is in {}; move one of them away",
+                    from.display()
+                ),
+            ));
+        }
+        fs::rename(&from, &to).map_err(io(&from))?;
     }
     fs::remove_dir_all(backup).map_err(io(backup))
 }
 
-/// Finishes what an interrupted run left in `backup`: forward when its new manifest is in place
-/// (the commit had completed), back otherwise.
+/// Finishes what an interrupted run left in `backup`: forward when every file it placed is in
+/// place (the commit had completed), back otherwise.
 fn recover(dir: &Path, backup: &Path) -> Result<(), GenError> {
-    let jpath = backup.join(JOURNAL);
-    let Ok(text) = read_limited(&jpath) else {
-        // No journal: the run died before moving anything.
-        return fs::remove_dir_all(backup).map_err(io(backup));
-    };
-    let journal: Journal = serde_json::from_str(&text)
-        .map_err(|e| refuse(dir, format!("cannot read the journal {}: {e}", jpath.display())))?;
-    let current = fs::read(dir.join(MANIFEST)).ok().map(|b| sha256_hex(&b));
-    if current.as_deref() == Some(journal.new_manifest.as_str()) {
-        fs::remove_dir_all(backup).map_err(io(backup))
-    } else {
-        roll_back(dir, backup)
+    if !backup.join(JOURNAL).exists() {
+        // No journal: the run died before moving anything; only the marker is in there.
+        let _ = fs::remove_file(backup.join(BACKUP_MARKER));
+        return fs::remove_dir(backup).map_err(io(backup));
     }
+    let journal = read_journal(dir, backup)?;
+    let complete =
+        journal.placed.iter().all(|r| fs::read(dir.join(&r.path)).is_ok_and(|b| sha256_hex(&b) == r.sha256))
+            && fs::read(dir.join(MANIFEST)).is_ok_and(|b| sha256_hex(&b) == journal.new_manifest);
+    if complete { fs::remove_dir_all(backup).map_err(io(backup)) } else { roll_back(dir, backup) }
 }
 
 /// Replaces one file atomically (a temporary sibling renamed over it).
@@ -525,51 +659,73 @@ fn crash_point(point: &str) {
     }
 }
 
-/// A work folder a tool run writes into directly (`vdx synth`): new, empty, or the folder of an
-/// earlier run, whose recorded files are removed before the run (only while unchanged). Files a
-/// user added are left alone, unless they have a name the run writes. [`WorkDir::finish`]
-/// records everything the run created.
+/// Work folders a tool run writes into directly (`vdx synth`): each new, empty, or the folder
+/// of an earlier run, whose recorded files are removed before the run (only while unchanged).
+/// Files a user added are left alone, unless they have a name the run writes. The folders stay
+/// locked until this is dropped.
+#[derive(Debug)]
+pub struct WorkDirs {
+    /// The claimed folders, in the order asked for.
+    pub dirs: Vec<WorkDir>,
+    _locks: Vec<fs::File>,
+}
+
+/// One claimed work folder (see [`WorkDirs`]).
 #[derive(Debug)]
 pub struct WorkDir {
     dir: PathBuf,
-    /// Entries present before the run (the user's).
-    before: BTreeSet<String>,
-    _lock: fs::File,
+    /// The names the run writes: only these are recorded, and deleted by the next run.
+    writes: Vec<String>,
 }
 
-impl WorkDir {
-    /// Claims `dir` for a run that writes the files `writes` (and others it creates).
-    pub fn claim(dir: &Path, writes: &[String]) -> Result<Self, GenError> {
-        let probe = FolderOutput { dir: dir.to_path_buf(), files: Vec::new(), manifest: String::new() };
-        check_lengths(&probe)?;
-        let parent = parent_of(dir);
-        let created = create_parents(&BTreeSet::from([parent.clone()]))?;
-        let claimed = (|| {
-            let lock = lock(&parent)?;
-            let old = match plan(&FolderOutput {
+impl WorkDirs {
+    /// Claims every `(folder, names the run writes)`, all before any run starts. Each folder
+    /// gets a manifest that lists the names at once (with no hash yet), so a run that is killed
+    /// leaves a folder the next run may take over.
+    pub fn claim(targets: &[(PathBuf, Vec<String>)]) -> Result<Self, GenError> {
+        let targets: Vec<(PathBuf, Vec<String>)> =
+            targets.iter().map(|(d, w)| (normalize(d), w.clone())).collect();
+        let mut parents = BTreeSet::new();
+        for (dir, writes) in &targets {
+            let probe = FolderOutput {
+                dir: dir.clone(),
                 files: writes.iter().map(|w| (w.clone(), Vec::new())).collect(),
-                ..probe
-            })? {
-                Plan::Fresh => {
-                    fs::create_dir(dir).map_err(io(dir))?;
-                    Vec::new()
-                }
-                Plan::Update { old } => old,
+                manifest: String::new(),
             };
-            for r in &old {
-                let path = dir.join(&r.path);
-                fs::remove_file(&path).map_err(io(&path))?;
+            check_lengths(&probe)?;
+            parents.insert(parent_of(dir));
+        }
+        let created = create_parents(&parents)?;
+        let claimed = (|| {
+            let locks = LockSet::acquire(&parents)?;
+            for p in &parents {
+                clean_staging(p)?;
             }
-            let manifest = dir.join(MANIFEST);
-            if manifest.exists() {
-                fs::remove_file(&manifest).map_err(io(&manifest))?;
+            let mut plans = Vec::new();
+            for (dir, writes) in &targets {
+                let probe = FolderOutput {
+                    dir: dir.clone(),
+                    files: writes.iter().map(|w| (w.clone(), Vec::new())).collect(),
+                    manifest: String::new(),
+                };
+                plans.push(plan(&probe)?);
             }
-            let before = fs::read_dir(dir)
-                .map_err(io(dir))?
-                .filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect();
-            Ok(WorkDir { dir: dir.to_path_buf(), before, _lock: lock })
+            let mut dirs = Vec::new();
+            for ((dir, writes), plan) in targets.iter().zip(plans) {
+                match plan {
+                    Plan::Fresh => fs::create_dir(dir).map_err(io(dir))?,
+                    Plan::Update { old } => {
+                        for r in &old {
+                            let path = dir.join(&r.path);
+                            fs::remove_file(&path).map_err(io(&path))?;
+                        }
+                    }
+                }
+                let w = WorkDir { dir: dir.clone(), writes: writes.clone() };
+                w.record(serde_json::json!({ "running": true }), true)?;
+                dirs.push(w);
+            }
+            Ok(WorkDirs { dirs, _locks: locks.0 })
         })();
         if claimed.is_err() {
             for d in created.iter().rev() {
@@ -578,26 +734,30 @@ impl WorkDir {
         }
         claimed
     }
+}
 
+impl WorkDir {
     /// The folder.
     pub fn path(&self) -> &Path {
         &self.dir
     }
 
-    /// Records every file the run created in a manifest (also after a failed run, so the next
-    /// run may replace them). `extra` is merged into the manifest's JSON object.
-    pub fn finish(self, extra: serde_json::Value) -> Result<(), GenError> {
+    /// Records the files of the run that exist, with their hashes (also after a failed run, so
+    /// the next run may replace them). `extra` is merged into the manifest's JSON object.
+    pub fn finish(&self, extra: serde_json::Value) -> Result<(), GenError> {
+        self.record(extra, false)
+    }
+
+    fn record(&self, extra: serde_json::Value, pending: bool) -> Result<(), GenError> {
         let mut files = Vec::new();
-        let mut entries: Vec<_> =
-            fs::read_dir(&self.dir).map_err(io(&self.dir))?.filter_map(Result::ok).collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if self.before.contains(&name) || name == MANIFEST || !e.file_type().is_ok_and(|t| t.is_file()) {
-                continue;
+        for name in &self.writes {
+            let path = self.dir.join(name);
+            if pending {
+                files.push(FileRecord { path: name.clone(), sha256: String::new() });
+            } else if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                let bytes = fs::read(&path).map_err(io(&path))?;
+                files.push(FileRecord { path: name.clone(), sha256: sha256_hex(&bytes) });
             }
-            let bytes = fs::read(e.path()).map_err(io(&e.path()))?;
-            files.push(FileRecord { path: name, sha256: sha256_hex(&bytes) });
         }
         let mut manifest = serde_json::json!({ "generator": crate::hdl::GENERATOR, "files": files });
         if let (Some(m), serde_json::Value::Object(extra)) = (manifest.as_object_mut(), extra) {
