@@ -24,21 +24,21 @@ fn have_flow() -> bool {
     need("yosys", "yosys") && need("sta", "opensta")
 }
 
-/// Emits `m` into `dir` and returns its files.
-fn emit(m: &Module, dir: &Path) -> Vec<PathBuf> {
+/// Emits `m` into `dir` and returns its files and its top's (content-hashed) module name.
+fn emit(m: &Module, dir: &Path) -> (Vec<PathBuf>, String) {
     let out = Design::single(m).emit();
     out.write_to(dir).unwrap();
-    out.files.iter().map(|f| dir.join(&f.name)).collect()
+    (out.files.iter().map(|f| dir.join(&f.name)).collect(), out.tops[0].module.clone())
 }
 
 /// Synthesizes `m` at `mhz` and prints the table and the run time (`--nocapture` shows them).
 fn synth_module(m: &Module, mhz: f64) -> SynthReport {
     let dir = tempfile::tempdir().unwrap();
-    let files = emit(m, dir.path());
+    let (files, top) = emit(m, dir.path());
     let opts = SynthOptions { clock_mhz: mhz, ..SynthOptions::default() };
     let t = Instant::now();
-    let r = synthesize(&files, m.name(), &dir.path().join("synth"), &opts)
-        .unwrap_or_else(|e| panic!("synthesis of {} failed: {e}", m.name()));
+    let r = synthesize(&files, &top, &dir.path().join("synth"), &opts)
+        .unwrap_or_else(|e| panic!("synthesis of {top} failed: {e}"));
     eprintln!("{}: {:.2} s\n{}", m.name(), t.elapsed().as_secs_f64(), format_report(&r));
     r
 }
@@ -106,12 +106,12 @@ fn stage_timing_finds_the_deep_stage() {
     }
     let m = three_stage_pipeline();
     let dir = tempfile::tempdir().unwrap();
-    let files = emit(&m, dir.path());
+    let (files, top) = emit(&m, dir.path());
     let work = dir.path().join("synth");
     let opts = SynthOptions::default();
-    let r = synthesize(&files, m.name(), &work, &opts).unwrap_or_else(|e| panic!("{e}"));
+    let r = synthesize(&files, &top, &work, &opts).unwrap_or_else(|e| panic!("{e}"));
     let t = Instant::now();
-    let rows = stage_timing(&work, m.name(), &opts).unwrap_or_else(|e| panic!("{e}"));
+    let rows = stage_timing(&work, &top, &opts).unwrap_or_else(|e| panic!("{e}"));
     let table = format_stage_timing(&rows);
     eprintln!("stage_timing: {:.2} s\n{table}", t.elapsed().as_secs_f64());
     assert!(work.join("stages.tcl").is_file() && work.join("stages.log").is_file());
@@ -162,14 +162,14 @@ fn sgu_pair_unit_stage_table() {
     let bm = crate::blocks::sgu::golden::BoxMuller::new(&p);
     let m = crate::blocks::sgu::rtl::pair_unit(&p, &bm).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let files = emit(&m, dir.path());
+    let (files, top) = emit(&m, dir.path());
     let work = dir.path().join("synth");
     let opts = SynthOptions::default();
     let t = Instant::now();
-    let r = synthesize(&files, "vdx_sgu_pair", &work, &opts).unwrap_or_else(|e| panic!("{e}"));
+    let r = synthesize(&files, &top, &work, &opts).unwrap_or_else(|e| panic!("{e}"));
     let t_synth = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let rows = stage_timing(&work, "vdx_sgu_pair", &opts).unwrap_or_else(|e| panic!("{e}"));
+    let rows = stage_timing(&work, &top, &opts).unwrap_or_else(|e| panic!("{e}"));
     let t_stages = t.elapsed().as_secs_f64();
     let table = format_stage_timing(&rows);
     eprintln!("{}synthesize: {t_synth:.1} s, stage_timing: {t_stages:.1} s\n{table}", format_report(&r));
@@ -226,9 +226,9 @@ fn hierarchy_is_flattened_across_files() {
     m.output("sum_o", &second.output("sum_o"));
     let m = m.finish().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let files = emit(&m, dir.path());
+    let (files, top) = emit(&m, dir.path());
     assert_eq!(files.len(), 2, "one file per distinct module");
-    let r = synthesize(&files, m.name(), &dir.path().join("w"), &SynthOptions::default()).unwrap();
+    let r = synthesize(&files, &top, &dir.path().join("w"), &SynthOptions::default()).unwrap();
     let text = format_report(&r);
     check_consistent(&r);
     // 2 × 24 registers, but both `b` input registers sample `b_i`: after flattening, Yosys
@@ -291,7 +291,7 @@ fn xoshiro_lane_maps_with_one_adder_per_path() {
     let r = synth_module(&m, 100.0);
     let text = format_report(&r);
     check_consistent(&r);
-    assert_eq!(r.top, "vdx_xoshiro_lane");
+    assert_eq!(crate::hdl::names::module_base(&r.top), Some("vdx_xoshiro_lane"));
     // Four state words and the register holding s0 + s3.
     assert_eq!(r.flops, 320, "{text}");
     assert_eq!(r.cell_counts.get("DFFSR"), Some(&320), "{text}");
