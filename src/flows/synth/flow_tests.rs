@@ -150,10 +150,10 @@ fn stage_timing_finds_the_deep_stage() {
 
 /// The SGU pair unit (one lane): every stage `s0`…`s16` of its pipeline has a row, the rows
 /// account for every flip-flop, and the table and run times are printed. Ignored by default
-/// because Yosys needs about six minutes for it: `cargo test --release --lib
-/// sgu_pair_unit_stage_table -- --ignored --nocapture`.
+/// because Yosys needs minutes for it (about 15 minutes of CPU time on a 2-core machine):
+/// `cargo test --release --lib sgu_pair_unit_stage_table -- --ignored --nocapture`.
 #[test]
-#[ignore = "about 6 minutes of Yosys"]
+#[ignore = "about 15 minutes of Yosys"]
 fn sgu_pair_unit_stage_table() {
     if !have_flow() {
         return;
