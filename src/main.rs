@@ -438,9 +438,6 @@ fn synth_cmd(
         bail!("--clock-mhz {clock_mhz}: must be a frequency in (0, 10000] MHz");
     }
     let opts = synth::SynthOptions { clock_mhz, ..synth::SynthOptions::default() };
-    if !opts.liberty.is_file() {
-        bail!("Liberty file {} not found (apt-get install qflow-tech-osu018)", opts.liberty.display());
-    }
     // Everything is built and checked before anything is written. Instances that build the same
     // top (the three compute dies' arrays) are synthesized once: global module names make the
     // top's name the key.
@@ -486,6 +483,9 @@ fn synth_cmd(
     }
     if jobs.is_empty() {
         bail!("nothing to synthesize: the selection holds no available block");
+    }
+    for j in &jobs {
+        opts.validate(&j.top)?;
     }
     let writes = |j: &Job| -> Vec<String> {
         SYNTH_FILES
