@@ -496,7 +496,7 @@ fn synth_cmd(
     };
     // Claim every work folder first, so a refusal leaves all of them untouched.
     let targets: Vec<(PathBuf, Vec<String>)> = jobs.iter().map(|j| (j.work.clone(), writes(j))).collect();
-    let claimed = generate::write::WorkDirs::claim(&targets)?;
+    let claimed = generate::workdir::WorkDirs::claim(&targets)?;
     for (j, work) in jobs.iter().zip(&claimed.dirs) {
         let files: Vec<PathBuf> = j.emitted.files.iter().map(|f| work.path().join(&f.name)).collect();
         for (f, path) in j.emitted.files.iter().zip(&files) {

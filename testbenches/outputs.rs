@@ -533,7 +533,7 @@ fn review_killed_synth_and_first_multi_die_runs_are_taken_over() {
     let (ok, _, stderr) =
         vdx(&["synth", "--block", "xoshiro_lane", "--clock-mhz", "nan", "--out", "sy"], tmp.path());
     assert!(!ok && stderr.contains("--clock-mhz"), "{stderr}");
-    let listed = vdx::generate::write::WorkDirs::claim(&[(sy.clone(), vec!["synth.ys".into()])]);
+    let listed = vdx::generate::workdir::WorkDirs::claim(&[(sy.clone(), vec!["synth.ys".into()])]);
     assert!(listed.is_ok(), "{listed:?}");
     assert!(!sy.join("synth.ys").exists(), "the pending file was the earlier run's");
 }
@@ -544,7 +544,7 @@ fn review_synth_of_two_instances_on_one_die_does_not_deadlock() {
     let dup = "name = 'dup'\nclock_mhz = 100.0\n[dies.a.blocks.r1]\nblock = 'xoshiro_lane'\nlane = 1\n\
                [dies.a.blocks.r2]\nblock = 'xoshiro_lane'\nlane = 2\n";
     std::fs::write(tmp.path().join("dup.toml"), dup).unwrap();
-    let claim = vdx::generate::write::WorkDirs::claim(&[
+    let claim = vdx::generate::workdir::WorkDirs::claim(&[
         (tmp.path().join("ds/a/r1"), vec!["x".into()]),
         (tmp.path().join("ds/a/r2"), vec!["x".into()]),
     ]);

@@ -3,6 +3,7 @@
 //! atomically, so a failure never leaves partial output behind.
 
 pub mod manifest;
+pub mod workdir;
 pub mod write;
 
 use crate::blocks::{self, Elaborated};

@@ -78,7 +78,7 @@ pub fn records(files: &[(String, Vec<u8>)]) -> Vec<FileRecord> {
     files.iter().map(|(p, b)| FileRecord { path: p.clone(), sha256: sha256_hex(b) }).collect()
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> GenError + '_ {
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> GenError + '_ {
     move |source| GenError::Io { path: path.to_path_buf(), source }
 }
 
@@ -92,11 +92,14 @@ fn plain_name(name: &str) -> bool {
 }
 
 /// What writing one folder involves, decided before anything is written.
-enum Plan {
+pub(super) enum Plan {
     /// The folder does not exist: stage next to it and rename it into place.
     Fresh,
     /// The folder exists (empty or vdx output): these listed files are replaced or removed.
-    Update { old: Vec<FileRecord> },
+    Update {
+        /// The recorded files that exist.
+        old: Vec<FileRecord>,
+    },
 }
 
 /// The root of several die folders and the dies this run writes below it.
@@ -188,7 +191,7 @@ fn update_root(root: &Path, spec: &RootSpec) -> Result<Option<String>, GenError>
 }
 
 /// `dir` without `.` components and trailing slashes (`link/` must be checked as `link`).
-fn normalize(dir: &Path) -> PathBuf {
+pub(super) fn normalize(dir: &Path) -> PathBuf {
     let n: PathBuf = dir.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect();
     if n.as_os_str().is_empty() { PathBuf::from(".") } else { n }
 }
@@ -196,10 +199,10 @@ fn normalize(dir: &Path) -> PathBuf {
 /// Exclusive `flock`s on some folders and shared ones on all their ancestors, taken in one
 /// global order (ancestors first), so runs into nested folders exclude each other too and no
 /// two runs can deadlock. Released when dropped.
-struct LockSet(Vec<fs::File>);
+pub(super) struct LockSet(pub(super) Vec<fs::File>);
 
 impl LockSet {
-    fn acquire(exclusive: &BTreeSet<PathBuf>) -> Result<Self, GenError> {
+    pub(super) fn acquire(exclusive: &BTreeSet<PathBuf>) -> Result<Self, GenError> {
         let mut wanted: std::collections::BTreeMap<PathBuf, bool> = Default::default();
         for dir in exclusive {
             let real = fs::canonicalize(dir).map_err(io(dir))?;
@@ -218,14 +221,14 @@ impl LockSet {
     }
 }
 
-fn parent_of(dir: &Path) -> PathBuf {
+pub(super) fn parent_of(dir: &Path) -> PathBuf {
     match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
 }
 
-fn check_lengths(f: &FolderOutput) -> Result<(), GenError> {
+pub(super) fn check_lengths(f: &FolderOutput) -> Result<(), GenError> {
     let dir_name = f.dir.file_name().map(|n| n.len());
     if dir_name.is_none() {
         return Err(refuse(&f.dir, "it is not a folder name vdx can own (use a named folder)"));
@@ -287,7 +290,7 @@ fn check_root(root: &Path) -> Result<(), GenError> {
     }
 }
 
-fn create_parents(parents: &BTreeSet<PathBuf>) -> Result<Vec<PathBuf>, GenError> {
+pub(super) fn create_parents(parents: &BTreeSet<PathBuf>) -> Result<Vec<PathBuf>, GenError> {
     let mut created = Vec::new();
     for p in parents {
         let mut missing = Vec::new();
@@ -342,7 +345,7 @@ fn hidden_entries(dir: &Path, prefix: &str) -> Vec<PathBuf> {
 
 /// Removes what an interrupted run left in `dir`: staging folders carrying vdx's marker (or
 /// still empty) and temporary files.
-fn clean_staging(dir: &Path) -> Result<(), GenError> {
+pub(super) fn clean_staging(dir: &Path) -> Result<(), GenError> {
     for stale in hidden_entries(dir, STAGING_PREFIX) {
         if stale.join(STAGING_MARKER).is_file() {
             fs::remove_dir_all(&stale).map_err(io(&stale))?;
@@ -365,7 +368,7 @@ fn clean_staging(dir: &Path) -> Result<(), GenError> {
     Ok(())
 }
 
-fn plan(f: &FolderOutput) -> Result<Plan, GenError> {
+pub(super) fn plan(f: &FolderOutput) -> Result<Plan, GenError> {
     let dir = &f.dir;
     let Ok(meta) = fs::symlink_metadata(dir) else { return Ok(Plan::Fresh) };
     if meta.file_type().is_symlink() {
@@ -636,7 +639,7 @@ fn recover(dir: &Path, backup: &Path) -> Result<(), GenError> {
 }
 
 /// Replaces one file atomically (a temporary sibling renamed over it).
-fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), GenError> {
+pub(super) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), GenError> {
     let parent = parent_of(path);
     let mut tmp =
         tempfile::Builder::new().prefix(STAGING_PREFIX).tempfile_in(&parent).map_err(io(&parent))?;
@@ -656,115 +659,5 @@ fn crash_point(point: &str) {
         if PASSED.fetch_add(1, Ordering::SeqCst) + 1 >= n {
             std::process::abort();
         }
-    }
-}
-
-/// Work folders a tool run writes into directly (`vdx synth`): each new, empty, or the folder
-/// of an earlier run, whose recorded files are removed before the run (only while unchanged).
-/// Files a user added are left alone, unless they have a name the run writes. The folders stay
-/// locked until this is dropped.
-#[derive(Debug)]
-pub struct WorkDirs {
-    /// The claimed folders, in the order asked for.
-    pub dirs: Vec<WorkDir>,
-    _locks: Vec<fs::File>,
-}
-
-/// One claimed work folder (see [`WorkDirs`]).
-#[derive(Debug)]
-pub struct WorkDir {
-    dir: PathBuf,
-    /// The names the run writes: only these are recorded, and deleted by the next run.
-    writes: Vec<String>,
-}
-
-impl WorkDirs {
-    /// Claims every `(folder, names the run writes)`, all before any run starts. Each folder
-    /// gets a manifest that lists the names at once (with no hash yet), so a run that is killed
-    /// leaves a folder the next run may take over.
-    pub fn claim(targets: &[(PathBuf, Vec<String>)]) -> Result<Self, GenError> {
-        let targets: Vec<(PathBuf, Vec<String>)> =
-            targets.iter().map(|(d, w)| (normalize(d), w.clone())).collect();
-        let mut parents = BTreeSet::new();
-        for (dir, writes) in &targets {
-            let probe = FolderOutput {
-                dir: dir.clone(),
-                files: writes.iter().map(|w| (w.clone(), Vec::new())).collect(),
-                manifest: String::new(),
-            };
-            check_lengths(&probe)?;
-            parents.insert(parent_of(dir));
-        }
-        let created = create_parents(&parents)?;
-        let claimed = (|| {
-            let locks = LockSet::acquire(&parents)?;
-            for p in &parents {
-                clean_staging(p)?;
-            }
-            let mut plans = Vec::new();
-            for (dir, writes) in &targets {
-                let probe = FolderOutput {
-                    dir: dir.clone(),
-                    files: writes.iter().map(|w| (w.clone(), Vec::new())).collect(),
-                    manifest: String::new(),
-                };
-                plans.push(plan(&probe)?);
-            }
-            let mut dirs = Vec::new();
-            for ((dir, writes), plan) in targets.iter().zip(plans) {
-                match plan {
-                    Plan::Fresh => fs::create_dir(dir).map_err(io(dir))?,
-                    Plan::Update { old } => {
-                        for r in &old {
-                            let path = dir.join(&r.path);
-                            fs::remove_file(&path).map_err(io(&path))?;
-                        }
-                    }
-                }
-                let w = WorkDir { dir: dir.clone(), writes: writes.clone() };
-                w.record(serde_json::json!({ "running": true }), true)?;
-                dirs.push(w);
-            }
-            Ok(WorkDirs { dirs, _locks: locks.0 })
-        })();
-        if claimed.is_err() {
-            for d in created.iter().rev() {
-                let _ = fs::remove_dir(d);
-            }
-        }
-        claimed
-    }
-}
-
-impl WorkDir {
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Records the files of the run that exist, with their hashes (also after a failed run, so
-    /// the next run may replace them). `extra` is merged into the manifest's JSON object.
-    pub fn finish(&self, extra: serde_json::Value) -> Result<(), GenError> {
-        self.record(extra, false)
-    }
-
-    fn record(&self, extra: serde_json::Value, pending: bool) -> Result<(), GenError> {
-        let mut files = Vec::new();
-        for name in &self.writes {
-            let path = self.dir.join(name);
-            if pending {
-                files.push(FileRecord { path: name.clone(), sha256: String::new() });
-            } else if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
-                let bytes = fs::read(&path).map_err(io(&path))?;
-                files.push(FileRecord { path: name.clone(), sha256: sha256_hex(&bytes) });
-            }
-        }
-        let mut manifest = serde_json::json!({ "generator": crate::hdl::GENERATOR, "files": files });
-        if let (Some(m), serde_json::Value::Object(extra)) = (manifest.as_object_mut(), extra) {
-            m.extend(extra);
-        }
-        let text =
-            serde_json::to_string_pretty(&manifest).unwrap_or_else(|e| unreachable!("JSON: {e}")) + "\n";
-        replace_file(&self.dir.join(MANIFEST), text.as_bytes())
     }
 }
