@@ -37,15 +37,19 @@ impl WorkDirs {
     pub fn claim(targets: &[(PathBuf, Vec<String>)]) -> Result<Self, GenError> {
         let targets: Vec<(PathBuf, Vec<String>)> =
             targets.iter().map(|(d, w)| (normalize(d), w.clone())).collect();
-        let mut parents = BTreeSet::new();
-        for (dir, writes) in &targets {
-            let probe = FolderOutput {
+        // The folders as outputs that write these names: what `check_lengths` and `plan` judge.
+        let probes: Vec<FolderOutput> = targets
+            .iter()
+            .map(|(dir, writes)| FolderOutput {
                 dir: dir.clone(),
                 files: writes.iter().map(|w| (w.clone(), Vec::new())).collect(),
                 manifest: String::new(),
-            };
-            check_lengths(&probe)?;
-            parents.insert(parent_of(dir));
+            })
+            .collect();
+        let mut parents = BTreeSet::new();
+        for probe in &probes {
+            check_lengths(probe)?;
+            parents.insert(parent_of(&probe.dir));
         }
         let created = create_parents(&parents)?;
         let claimed = (|| {
@@ -53,15 +57,7 @@ impl WorkDirs {
             for p in &parents {
                 clean_staging(p)?;
             }
-            let mut plans = Vec::new();
-            for (dir, writes) in &targets {
-                let probe = FolderOutput {
-                    dir: dir.clone(),
-                    files: writes.iter().map(|w| (w.clone(), Vec::new())).collect(),
-                    manifest: String::new(),
-                };
-                plans.push(plan(&probe)?);
-            }
+            let plans = probes.iter().map(plan).collect::<Result<Vec<_>, _>>()?;
             let mut dirs = Vec::new();
             for ((dir, writes), plan) in targets.iter().zip(plans) {
                 match plan {
