@@ -9,7 +9,7 @@
 
 use super::bits::Bits;
 use super::black_box::BlackBoxData;
-use super::names::legalize;
+use super::names::{legalize, strip_port_suffix};
 use super::stream::StreamPort;
 use super::{PortDir, PortSpec};
 use std::cell::RefCell;
@@ -244,6 +244,9 @@ pub(crate) struct ModuleData {
     pub promised: Vec<(String, String, &'static Location<'static>)>,
     /// Set for a black box: a module known by its ports only (see [`super::BlackBox`]).
     pub black_box: Option<BlackBoxData>,
+    /// Section comments from [`ModuleBuilder::section`]: the first node of the section (the
+    /// node count when it was opened) and its lines.
+    pub sections: Vec<(NodeId, Vec<String>)>,
 }
 
 type Shared = Rc<RefCell<ModuleData>>;
@@ -266,6 +269,7 @@ impl ModuleData {
             streams: Vec::new(),
             promised: Vec::new(),
             black_box: None,
+            sections: Vec::new(),
         }
     }
 
@@ -1048,6 +1052,45 @@ impl ModuleBuilder {
         self.m.borrow().name.clone()
     }
 
+    /// Opens a section of the module: the emitter writes `text` as a `//` comment before the
+    /// continuous assignments of the signals created from here on, each followed by the next
+    /// values of the registers created in the section (a section without either is not written).
+    /// Lines of `text` become comment lines; control characters become spaces; text that is not
+    /// ASCII is a build error. Sections are what lets a reviewer follow generated
+    /// control logic without the builder's source.
+    ///
+    /// ```
+    /// use vdx::hdl::{Design, ModuleBuilder, Reset};
+    /// let m = ModuleBuilder::new("counter");
+    /// let en = m.input("en_i", 1);
+    /// m.section("Counts enabled cycles, wrapping at 2^4.");
+    /// let count = m.reg("count", 4, Reset::Zero);
+    /// m.next_when(&count, &en, &count.add(&count.lit(1)));
+    /// m.output("count_o", &count);
+    /// let text = Design::single(&m.finish().unwrap()).emit().files[0].text.clone();
+    /// assert!(text.contains("  // Counts enabled cycles, wrapping at 2^4.\n  assign count_d"));
+    /// ```
+    #[track_caller]
+    pub fn section(&self, text: &str) {
+        let loc = Location::caller();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| l.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>())
+            .map(|l| l.trim_end().to_string())
+            .collect();
+        let mut m = self.m.borrow_mut();
+        if lines.iter().all(|l| l.trim().is_empty()) {
+            m.issue(loc, "section: the comment text is empty".to_string());
+            return;
+        }
+        if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
+            m.issue(loc, format!("section: `{c}` is not ASCII; generated Verilog is ASCII only"));
+            return;
+        }
+        let start = m.nodes.len();
+        m.sections.push((start, lines));
+    }
+
     /// A second handle on the same module under construction (for bundles that declare ports
     /// later, such as a stream sink's ready).
     pub(crate) fn handle(&self) -> ModuleBuilder {
@@ -1469,7 +1512,8 @@ impl ModuleBuilder {
         let mut outputs = Vec::new();
         for p in child_ports.iter().filter(|p| p.dir == PortDir::Output) {
             let id = m.push(Node::InstOut { inst: idx, port: p.name.clone() }, p.width * n, false, loc);
-            m.nodes[id].name = Some(format!("{role}_{}", p.name));
+            // Port suffixes belong on ports: the wire carrying `u_mesh.psum_o` is `mesh_psum`.
+            m.nodes[id].name = Some(format!("{role}_{}", strip_port_suffix(&p.name)));
             outputs.push((p.name.clone(), id));
         }
         m.insts.push(InstData { name: inst_name, module: module.clone(), count, inputs: conns, outputs });
@@ -1541,6 +1585,7 @@ fn clone_data(d: &ModuleData) -> ModuleData {
         streams: d.streams.clone(),
         promised: d.promised.clone(),
         black_box: d.black_box.clone(),
+        sections: d.sections.clone(),
     }
 }
 

@@ -875,8 +875,10 @@ impl<'a> ModuleWriter<'a> {
             }
         }
 
-        // Continuous assignments.
-        let mut assigns = Vec::new();
+        // Continuous assignments, by section (see `ModuleBuilder::section`): each section's
+        // wires, then the next values of its registers. Without sections this is one group.
+        let section_of = |id: NodeId| d.sections.partition_point(|(start, _)| *start <= id);
+        let mut groups: Vec<Vec<String>> = vec![Vec::new(); d.sections.len() + 1];
         for (id, n) in d.nodes.iter().enumerate() {
             let Some(name) = &self.name[id] else { continue };
             if !self.live[id]
@@ -891,12 +893,31 @@ impl<'a> ModuleWriter<'a> {
             {
                 continue;
             }
-            assigns.push(format!("  assign {name} = {};", self.definition(id)));
+            groups[section_of(id)].push(format!("  assign {name} = {};", self.definition(id)));
         }
-        for (r, dname) in d.regs.iter().zip(&reg_d) {
+        let mut next_values: Vec<Vec<String>> = vec![Vec::new(); groups.len()];
+        for (i, (r, dname)) in d.regs.iter().zip(&reg_d).enumerate() {
             if let (Some((v, _, _)), Some(dn)) = (r.next, dname) {
-                assigns.push(format!("  assign {dn} = {};", self.expr(v)));
+                next_values[section_of(reg_q_node(d, i))].push(format!("  assign {dn} = {};", self.expr(v)));
             }
+        }
+        let mut assigns = Vec::new();
+        for (g, (wires, nexts)) in groups.into_iter().zip(next_values).enumerate() {
+            if wires.is_empty() && nexts.is_empty() {
+                continue;
+            }
+            if g > 0 {
+                if !assigns.is_empty() {
+                    assigns.push(String::new());
+                }
+                assigns
+                    .extend(d.sections[g - 1].1.iter().map(|l| format!("  // {l}").trim_end().to_string()));
+            }
+            assigns.extend(wires);
+            assigns.extend(nexts);
+        }
+        if !d.sections.is_empty() && d.ports.iter().any(|p| p.spec.dir == PortDir::Output) {
+            assigns.extend([String::new(), "  // Outputs.".to_string()]);
         }
         for p in d.ports.iter().filter(|p| p.spec.dir == PortDir::Output) {
             assigns.push(format!("  assign {} = {};", p.spec.name, self.expr(p.node)));

@@ -67,6 +67,20 @@ pub fn legalize(raw: &str) -> String {
     name
 }
 
+/// `name` without its lowRISC port suffix (`_i`, `_o`, `_io`; `_ni`, `_no`, `_nio` keep their
+/// `_n`), for wires that carry a port's value inside a module: `psum_o` → `psum`,
+/// `ready_no` → `ready_n`. A name without a suffix comes back unchanged.
+pub fn strip_port_suffix(name: &str) -> &str {
+    for (suffix, keep) in [("_nio", 2), ("_ni", 2), ("_no", 2), ("_io", 0), ("_i", 0), ("_o", 0)] {
+        if let Some(base) = name.strip_suffix(suffix)
+            && !base.is_empty()
+        {
+            return &name[..base.len() + keep];
+        }
+    }
+    name
+}
+
 /// Whether `name` is a plain lower-case identifier: a lower-case letter, then lower-case
 /// letters, digits and `_`. Names from configs (config, dies, instances, the module prefix) must
 /// be, so they read the same in folder names, manifests and Verilog.
@@ -185,6 +199,18 @@ mod tests {
         assert_eq!(legalize("__a__b__"), "a_b");
         assert_eq!(legalize("$%^"), "unnamed");
         assert_eq!(legalize("rand_o"), "rand_o");
+    }
+
+    #[test]
+    fn port_suffixes_come_off() {
+        assert_eq!(strip_port_suffix("psum_o"), "psum");
+        assert_eq!(strip_port_suffix("a_i"), "a");
+        assert_eq!(strip_port_suffix("pad_io"), "pad");
+        assert_eq!(strip_port_suffix("ready_no"), "ready_n");
+        assert_eq!(strip_port_suffix("rst_ni"), "rst_n");
+        assert_eq!(strip_port_suffix("psum"), "psum");
+        assert_eq!(strip_port_suffix("_o"), "_o");
+        assert_eq!(strip_port_suffix("ratio"), "ratio");
     }
 
     #[test]

@@ -126,7 +126,7 @@ fn instance_streams_connect_by_interface_name_and_check_types() {
     let out_text = Design::single(&module).emit();
     let top = &out_text.files[1].text;
     assert!(top.contains(".in_last_i   (in_last_i)"), "{top}");
-    assert!(top.contains("assign out_last_o = slice_out_last_o;"), "{top}");
+    assert!(top.contains("assign out_last_o = slice_out_last;"), "{top}");
 
     let m = ModuleBuilder::new("vdx_pipe_bad");
     let input = m.sink("in", &StreamType::data(14));

@@ -351,7 +351,7 @@ fn forward_wires_close_loops_through_instances() {
     m.drive(&go, &count.lt(&count.lit(5)));
     m.output("count_o", &count);
     let text = Design::single(&m.finish().unwrap()).emit().files[1].text.clone();
-    assert!(text.contains("assign go = count_count_o < 3'h5;"), "{text}");
+    assert!(text.contains("assign go = count_count < 3'h5;"), "{text}");
 
     let m = ModuleBuilder::new("bad");
     let a = m.input("a_i", 2);
@@ -399,4 +399,45 @@ fn hdl_does_not_depend_on_the_simulators() {
             }
         }
     }
+}
+
+#[test]
+fn sections_group_wires_with_their_registers_and_bad_text_is_an_error() {
+    let m = ModuleBuilder::new("vdx_two_parts");
+    let a = m.input("a_i", 4);
+    let b = m.input("b_i", 4);
+    m.section("First part:\nthe sum, registered.");
+    let sum = a.add(&b).named("sum");
+    let sum_q = m.reg("sum", 4, Reset::Zero);
+    m.section("An empty part is not written.");
+    m.section("Second part: the difference.");
+    let diff_q = m.reg("diff", 4, Reset::Zero);
+    m.next(&diff_q, &a.sub(&b).named("diff"));
+    m.next(&sum_q, &sum.xor(&sum.lit(1)));
+    m.output("sum_o", &sum_q);
+    m.output("diff_o", &diff_q);
+    let text = Design::single(&m.finish().unwrap()).emit().files[0].text.clone();
+    let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("`{needle}` missing:\n{text}"));
+    // The next value of `sum` follows its own section although it was set last.
+    assert!(at("  // First part:\n  // the sum, registered.\n") < at("assign sum = "));
+    assert!(at("assign sum = ") < at("assign sum_d = "));
+    assert!(at("assign sum_d = ") < at("\n\n  // Second part"));
+    assert!(at("// Second part") < at("assign diff = ") && at("assign diff = ") < at("assign diff_d"));
+    assert!(at("assign diff_d") < at("// Outputs.") && at("// Outputs.") < at("assign sum_o"));
+    assert!(!text.contains("An empty part"));
+
+    let m = ModuleBuilder::new("vdx_bad_sections");
+    m.output("x_o", &m.input("a_i", 1));
+    m.section("  \n ");
+    m.section("x \u{b7} y");
+    let err = m.finish().unwrap_err().to_string();
+    assert!(err.contains("the comment text is empty"), "{err}");
+    assert!(err.contains("is not ASCII"), "{err}");
+}
+
+#[test]
+fn instance_outputs_are_named_without_the_port_suffix() {
+    let text = Design::single(&m_with_child()).emit().files[1].text.clone();
+    assert!(text.contains("wire [2:0] c_count;"), "{text}");
+    assert!(!text.contains("c_count_o"), "{text}");
 }

@@ -20,6 +20,11 @@ pub fn build(p: &NoiseBufferParams) -> Result<Module, HdlError> {
     let rd_addr = m.input("rd_addr_i", aw);
     let release = m.input("release_i", 1);
 
+    m.section(
+        "Writer: fills the bank wr_bank points at, one word per handshake, and flips to the other\n\
+         bank when the last word is written (filled). Reader: reads the full bank rd_bank points\n\
+         at and gives it back with release_i.",
+    );
     let wr_bank = m.reg("wr_bank", 1, Reset::Zero);
     let wr_addr = m.reg("wr_addr", aw, Reset::Zero);
     let full: Vec<Signal> = (0..2).map(|b| m.reg(&format!("full{b}"), 1, Reset::Zero)).collect();
@@ -36,15 +41,17 @@ pub fn build(p: &NoiseBufferParams) -> Result<Module, HdlError> {
     m.next_when(&wr_addr, &write, &last.mux(&wr_addr.lit(0), &wr_addr.add(&wr_addr.lit(1))));
     m.next_when(&wr_bank, &filled, &wr_bank.not());
     m.next_when(&rd_bank, &released, &rd_bank.not());
+    m.section("Bank state: a bank is full from its last write until the reader releases it.");
     for (b, f) in full.iter().enumerate() {
         // The writer only completes a bank that is not full and the reader only releases a full
         // one, so the two never target the same bank in one cycle.
         let this = |bank: &Signal| if b == 1 { bank.clone() } else { bank.not() };
-        let set = filled.and(&this(&wr_bank));
-        let clear = released.and(&this(&rd_bank));
+        let set = filled.and(&this(&wr_bank)).named(&format!("bank{b}_filled"));
+        let clear = released.and(&this(&rd_bank)).named(&format!("bank{b}_released"));
         m.next_when(f, &set.or(&clear), &set);
     }
 
+    m.section("Two banks of words; rd_sel remembers which bank the registered read came from.");
     let mut rdata = Vec::new();
     for b in 0..2u32 {
         let bank = m.memory(&format!("bank{b}"), wb, p.depth());

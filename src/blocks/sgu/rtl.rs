@@ -41,7 +41,7 @@ impl Pipe<'_> {
     fn poly(&self, name: &str, stage: u32, input: &Signal, poly: &PiecewisePoly) -> (Signal, u32) {
         let acc_w = poly.acc_width();
         let r = poly.delta_bits;
-        let seg = input.slice(r + poly.seg_bits - 1, r);
+        let seg = input.slice(r + poly.seg_bits - 1, r).named(&format!("{name}_seg_in"));
         let delta = input.slice(r - 1, 0);
         let table = |k: usize| -> Vec<Bits> {
             let mask = if acc_w >= 64 { u64::MAX } else { (1u64 << acc_w) - 1 };
@@ -56,7 +56,9 @@ impl Pipe<'_> {
         );
         s += 1;
         for k in (0..d).rev() {
-            let product = acc.mul(&delta.zext(r + 1).as_signed(), acc_w + r + 1).sra(r).resize(acc_w);
+            let delta_ext = delta.zext(r + 1).named(&format!("{name}_delta{k}_ext")).as_signed();
+            let full = acc.mul(&delta_ext, acc_w + r + 1).named(&format!("{name}_mul{k}"));
+            let product = full.sra(r).named(&format!("{name}_mul{k}_scaled")).resize(acc_w);
             let product = self.stage(&format!("{name}_p{k}"), s + 1, &product);
             let coef = self.m.rom(&format!("{name}_c{k}"), &self.advance, &seg, &table(k)).as_signed();
             acc = self.stage(&format!("{name}_acc{k}"), s + 2, &product.add(&coef));
@@ -71,21 +73,23 @@ impl Pipe<'_> {
 }
 
 /// Leading zeros of a non-zero `x` and `x` shifted left by them (its top bit set), by a binary
-/// search of `log2` mux levels. For `x = 0` the count is all ones.
-fn normalize(x: &Signal) -> (Signal, Signal) {
+/// search of `log2` mux levels. For `x = 0` the count is all ones. Level `k` is the wire
+/// `<name>_zero<k>` (the top `k` bits are zero) and `<name>_shift<k>` (shifted by `k` if so).
+fn normalize(m: &ModuleBuilder, name: &str, x: &Signal) -> (Signal, Signal) {
     let w = x.width();
     let padded = w.next_power_of_two();
-    let mut v = if padded > w { x.concat(&x.lit(0).resize(padded - w)) } else { x.clone() };
+    let mut v =
+        if padded > w { x.concat(&m.lit(0, padded - w)).named(&format!("{name}_padded")) } else { x.clone() };
     let mut count_bits = Vec::new();
     let mut k = padded / 2;
     while k >= 1 {
-        let top_zero = v.slice(padded - 1, padded - k).reduce_or().not();
-        v = top_zero.mux(&v.shl(k), &v);
+        let top_zero = v.slice(padded - 1, padded - k).reduce_or().not().named(&format!("{name}_zero{k}"));
+        v = top_zero.mux(&v.shl(k), &v).named(&format!("{name}_shift{k}"));
         count_bits.push(top_zero);
         k /= 2;
     }
     let refs: Vec<&Signal> = count_bits.iter().collect();
-    (cat(&refs), v.slice(padded - 1, padded - w))
+    (cat(&refs).named(&format!("{name}_lz")), v.slice(padded - 1, padded - w).named(&format!("{name}_norm")))
 }
 
 /// The parameters every SGU module lists in its header.
@@ -113,9 +117,9 @@ pub fn pair_unit(p: &SguParams, bm: &BoxMuller) -> Result<Module, HdlError> {
         m.instance("u_lane", &lane, &[("load_i", &load), ("load_state_i", &load_state), ("en_i", &step)]);
     let r = pipe.stage("r", 0, &generator.output("rand_o"));
 
-    // Stage 0 -> 1: u0 = (2m+1) / 2^(u0_bits+1), normalised; the angle's quadrant and offsets.
+    m.section("Stage 0 -> 1: u0 = (2m+1) / 2^(u0_bits+1), normalised; the angle's quadrant and offsets.");
     let x = r.slice(63, 64 - p.u0_bits).concat(&m.lit(1, 1));
-    let (lz, x_norm) = normalize(&x);
+    let (lz, x_norm) = normalize(&m, "u0", &x);
     let ln_in = x_norm.slice(p.u0_bits - 1, p.u0_bits - LN_INPUT_BITS);
     let angle = r.slice(ANGLE_BITS - 1, 0);
     let ln_in = pipe.stage("ln_in", 1, &ln_in);
@@ -123,47 +127,49 @@ pub fn pair_unit(p: &SguParams, bm: &BoxMuller) -> Result<Module, HdlError> {
     let angle = pipe.stage("angle", 1, &angle);
     let quadrant = pipe.stage("quadrant", 1, &r.slice(15, ANGLE_BITS));
 
-    // Stages 1 -> 6: ln t, and sin at the angle and at its complement (= cos).
+    m.section("Stages 1 -> 6: ln t, and sin at the angle and at its complement (= cos).");
     let (ln_t, s_ln) = pipe.poly("ln", 1, &ln_in, &bm.ln);
     let (sin_a, s_trig) = pipe.poly("sin", 1, &angle, &bm.sin);
-    let (cos_a, _) = pipe.poly("cos", 1, &angle.not(), &bm.sin);
+    let (cos_a, _) = pipe.poly("cos", 1, &angle.not().named("angle_complement"), &bm.sin);
     let two_ln2 = m.lit(bm.two_ln2, E_BITS);
     let scaled_lz = lz.zext(E_BITS).add(&lz.zext(E_BITS).lit(1)).mul(&two_ln2, E_BITS);
     let scaled_lz = pipe.delay("lz_ln2", 2, s_ln, &pipe.stage("lz_ln2", 2, &scaled_lz));
 
-    // Stage 6 -> 7: e = 2 (lz+1) ln 2 - 2 ln t, clamped at 0.
+    m.section("Stage 6 -> 7: e = 2 (lz+1) ln 2 - 2 ln t, clamped at 0.");
     let ext = E_BITS + 2;
-    let twice_ln_t = ln_t.sra(LN_FRAC - E_FRAC - 1).resize(ext);
-    let e_signed = scaled_lz.zext(ext).as_signed().sub(&twice_ln_t);
+    let twice_ln_t = ln_t.sra(LN_FRAC - E_FRAC - 1).named("twice_ln_t").resize(ext);
+    let e_signed = scaled_lz.zext(ext).as_signed().sub(&twice_ln_t).named("e_signed");
     let e = e_signed.bit(ext - 1).mux(&m.lit(0, E_BITS), &e_signed.as_unsigned().slice(E_BITS - 1, 0));
     let e = pipe.stage("e", s_ln + 1, &e);
 
-    // Stage 7 -> 8: e = 2^q v; the table input is the parity of the shift and v's fraction.
+    m.section("Stage 7 -> 8: e = 2^q v; the table input is the parity of the shift and v's fraction.");
     let s_e = s_ln + 1;
-    let (clz, e_norm) = normalize(&e);
+    let (clz, e_norm) = normalize(&m, "e", &e);
     let parity = clz.bit(0);
     let sqrt_in = parity.concat(&e_norm.slice(E_BITS - 2, E_BITS - 1 - SQRT_INPUT_BITS));
-    let half_shift = clz.zext(clz.width() + 1).add(&clz.zext(clz.width() + 1).lit(1)).shr(1);
+    let clz_plus_one =
+        clz.zext(clz.width() + 1).add(&clz.zext(clz.width() + 1).lit(1)).named("e_lz_plus_one");
+    let half_shift = clz_plus_one.shr(1);
     let sqrt_in = pipe.stage("sqrt_in", s_e + 1, &sqrt_in);
     let half_shift = pipe.stage("half_shift", s_e + 1, &half_shift);
     let e_zero = pipe.stage("e_zero", s_e + 1, &e.reduce_or().not());
 
-    // Stages 8 -> 13: sqrt of v (or 2v); then f = root · 2^(1 - ceil(clz/2)) in F_FRAC bits.
+    m.section("Stages 8 -> 13: sqrt of v (or 2v); then f = root * 2^(1 - ceil(clz/2)) in F_FRAC bits.");
     let (root, s_root) = pipe.poly("sqrt", s_e + 1, &sqrt_in, &bm.sqrt);
     let half_shift = pipe.delay("half_shift", s_e + 1, s_root, &half_shift);
     let e_zero = pipe.delay("e_zero", s_e + 1, s_root, &e_zero);
     let root = root.as_unsigned().resize(F_BITS + 1);
-    let f = root.shl(1).shr_by(&half_shift).slice(F_BITS - 1, 0);
+    let f = root.shl(1).shr_by(&half_shift).named("root_shifted").slice(F_BITS - 1, 0);
     let f = e_zero.mux(&m.lit(0, F_BITS), &f);
     let s_f = s_root + 1;
     let f = pipe.stage("f", s_f, &f);
 
-    // Stage 14 -> 15: f · |sin|, f · |cos|, with the quadrant deciding which table is which.
+    m.section("Stage 14 -> 15: f * |sin|, f * |cos|, with the quadrant deciding which table is which.");
     let trig_w = TRIG_FRAC + 1;
     let sin_a = pipe.delay("sin_mag", s_trig, s_f, &sin_a.as_unsigned().resize(trig_w));
     let cos_a = pipe.delay("cos_mag", s_trig, s_f, &cos_a.as_unsigned().resize(trig_w));
     let quadrant = pipe.delay("quadrant", 1, s_f, &quadrant);
-    let swap = quadrant.bit(0);
+    let swap = quadrant.bit(0).named("swap");
     let sin_mag = swap.mux(&cos_a, &sin_a);
     let cos_mag = swap.mux(&sin_a, &cos_a);
     let prod_w = F_BITS + trig_w;
@@ -172,17 +178,18 @@ pub fn pair_unit(p: &SguParams, bm: &BoxMuller) -> Result<Module, HdlError> {
     let sin_neg = pipe.stage("sin_neg", s_f + 1, &quadrant.bit(1));
     let cos_neg = pipe.stage("cos_neg", s_f + 1, &quadrant.bit(1).xor(&quadrant.bit(0)));
 
-    // Stage 15 -> 16: round half away from zero (on the magnitude), then the sign.
+    m.section("Stage 15 -> 16: round half away from zero (on the magnitude), then the sign.");
     let shift = F_FRAC + TRIG_FRAC - p.out_frac;
     let w = p.out_width;
-    let round = |prod: &Signal, neg: &Signal| {
+    let round = |name: &str, prod: &Signal, neg: &Signal| {
         // One bit for the rounding carry, and enough for an output wider than the magnitude.
         let prod = prod.zext((prod.width() + 1).max(shift + w));
-        let magnitude = prod.add(&prod.lit(1 << (shift - 1))).slice(shift + w - 1, shift);
+        let rounded = prod.add(&prod.lit(1 << (shift - 1))).named(&format!("{name}_rounded"));
+        let magnitude = rounded.slice(shift + w - 1, shift).named(&format!("{name}_magnitude"));
         neg.mux(&magnitude.neg(), &magnitude)
     };
-    let x0 = pipe.stage("x0", s_f + 2, &round(&sin_prod, &sin_neg));
-    let x1 = pipe.stage("x1", s_f + 2, &round(&cos_prod, &cos_neg));
+    let x0 = pipe.stage("x0", s_f + 2, &round("sin", &sin_prod, &sin_neg));
+    let x1 = pipe.stage("x1", s_f + 2, &round("cos", &cos_prod, &cos_neg));
     debug_assert_eq!(s_f + 2, PAIR_LATENCY);
     m.output("pair_o", &x1.concat(&x0));
     m.finish()
@@ -202,7 +209,10 @@ pub fn build(p: &SguParams) -> Result<Module, HdlError> {
     let out = m.source("out", &StreamType::data(p.lanes * 2 * p.out_width));
     let ready = out.ready();
 
-    // One valid bit per pipeline stage, the last one being the output's.
+    m.section(
+        "One valid bit per pipeline stage, the last one being the output's. Everything advances\n\
+         together unless the output holds a pair the consumer has not taken.",
+    );
     let valid: Vec<Signal> =
         (0..=PAIR_LATENCY).map(|s| m.reg(&format!("valid_s{s}"), 1, Reset::Zero)).collect();
     let out_valid = valid[PAIR_LATENCY as usize].clone();
@@ -211,6 +221,7 @@ pub fn build(p: &SguParams) -> Result<Module, HdlError> {
     for s in 1..valid.len() {
         m.next_when(&valid[s], &advance, &valid[s - 1]);
     }
+    m.section("The generators step on advance while enabled; seed_load picks the lane to seed.");
     let step = advance.and(&en).named("step");
     let one_hot = m.lit(1, p.lanes).shl_by(&seed_lane).and(&seed_valid.repeat(p.lanes)).named("seed_load");
 

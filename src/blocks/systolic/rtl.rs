@@ -32,6 +32,11 @@ pub fn pe(p: &SystolicParams) -> Result<Module, HdlError> {
     let shadow_i = m.input("shadow_i", ws);
     let shadow_en_i = m.input("shadow_en_i", 1);
 
+    m.section(
+        "Activation and switch move right; the shadow weight shifts down on shadow_en_i and is\n\
+         copied to the active weight when the switch passes; each lane's product adds to the\n\
+         partial sum from above.",
+    );
     let a_q = m.reg("a", aw, Reset::Zero);
     m.next(&a_q, &a_i);
     let sw_q = m.reg("sw", 1, Reset::Zero);
@@ -110,6 +115,7 @@ fn skew_cell(p: &SystolicParams) -> Result<Module, HdlError> {
     let (aw, rows) = (p.act_width, p.rows);
     let a_i = m.input("a_i", rows * aw);
     let sw_i = m.input("sw_i", rows);
+    m.section("Hands slot 0 to its row and passes the other slots, shifted down one, a cycle later.");
     m.output("take_a_o", &a_i.slice(aw - 1, 0));
     m.output("take_sw_o", &sw_i.bit(0));
     if rows == 1 {
@@ -134,6 +140,7 @@ fn deskew_cell(p: &SystolicParams) -> Result<Module, HdlError> {
     header(&m, p);
     let slot = p.lanes() * p.psum_width();
     let width = p.cols * slot;
+    m.section("Shifts the collected columns down one slot and puts col_i on top.");
     let vec_i = m.input("vec_i", width);
     let col_i = m.input("col_i", slot);
     let vec_q = m.reg("vec", width, Reset::Zero);
@@ -149,6 +156,10 @@ fn weight_slot(p: &SystolicParams) -> Result<Module, HdlError> {
     let m = ModuleBuilder::new("vdx_systolic_weight_slot");
     header(&m, p);
     let ww = p.weight_width;
+    m.section(
+        "Zeroes the weights of missing output columns; a signed two-lane slot also stores the\n\
+         lower lane's sign (its top bit in W4A8 mode, 0 in W8A8).",
+    );
     let raw = m.input("raw_i", ww);
     let slot = if p.lanes() == 2 {
         // valid4_i: the slot's two columns exist in W4A8 mode; valid8_i: its column in W8A8 mode.
@@ -158,7 +169,7 @@ fn weight_slot(p: &SystolicParams) -> Result<Module, HdlError> {
         let lo_valid = w4.mux(&valid4.bit(0), &valid8);
         let hi_valid = w4.mux(&valid4.bit(1), &valid8);
         let lo = raw.slice(3, 0).and(&lo_valid.repeat(4)).named("lo_nibble");
-        let byte = raw.slice(7, 4).and(&hi_valid.repeat(4)).concat(&lo);
+        let byte = raw.slice(7, 4).and(&hi_valid.repeat(4)).concat(&lo).named("slot_byte");
         if p.signed { w4.and(&lo.bit(3)).concat(&byte) } else { byte }
     } else {
         raw.and(&m.input("valid_i", 1).repeat(ww))
@@ -176,6 +187,7 @@ fn acc_slot(p: &SystolicParams) -> Result<Module, HdlError> {
     let old = m.input("old_i", acc);
     let psum = m.input("psum_i", p.psum_width());
     let first = m.input("first_i", 1);
+    m.section("The old ring value (zero on a job's first K-tile) plus the column's partial sum.");
     let base = first.mux(&m.lit(0, acc), &old);
     let add = if p.signed { psum.as_signed().resize(acc).as_unsigned() } else { psum.resize(acc) };
     m.output("sum_o", &base.add(&add));
@@ -188,6 +200,7 @@ fn combine_slot(p: &SystolicParams) -> Result<Module, HdlError> {
     header(&m, p);
     let acc = p.acc_bits();
     let lanes = m.input("lanes_i", 2 * acc);
+    m.section("A W8A8 result from the two lane sums: 16 * hi + lo.");
     let (lo, hi) = (lanes.slice(acc - 1, 0), lanes.slice(2 * acc - 1, acc).named("hi_lane"));
     m.output("w8_o", &hi.shl(4).add(&lo));
     m.finish()
@@ -221,7 +234,7 @@ fn delay_line(m: &ModuleBuilder, name: &str, cell: &Module, value: &Signal, dept
         &[("d_i", Conn::Each(chain.slice(depth * w - 1, 0).named(&format!("{name}_in"))))],
     );
     m.drive(&chain, &stages.output("q_o").concat(value));
-    chain.slice((depth + 1) * w - 1, depth * w)
+    chain.slice((depth + 1) * w - 1, depth * w).named(&format!("{name}_out"))
 }
 
 /// The PE grid with its input skew: `a_i`/`sw_i` enter unskewed (row `r` in slot `r`), weights
@@ -272,9 +285,10 @@ fn mesh(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
     m.finish()
 }
 
-/// Counts `counter` up on `inc`, down on `dec`, and holds it when both or neither happen.
-fn count_up_down(m: &ModuleBuilder, counter: &Signal, inc: &Signal, dec: &Signal) {
-    let up = inc.and(&dec.not());
+/// Counts `counter` up on `inc`, down on `dec`, and holds it when both or neither happen; the
+/// up-only condition is the wire `<name>_up`.
+fn count_up_down(m: &ModuleBuilder, name: &str, counter: &Signal, inc: &Signal, dec: &Signal) {
+    let up = inc.and(&dec.not()).named(&format!("{name}_up"));
     let down = dec.and(&inc.not());
     let next = up.mux(&counter.add(&counter.lit(1)), &counter.sub(&counter.lit(1)));
     m.next_when(counter, &up.or(&down), &next);
@@ -297,7 +311,7 @@ fn queue(m: &ModuleBuilder, name: &str, depth: u32, push: &Signal, data: &Signal
     };
     m.next_when(&wr, push, &wrap(&wr));
     m.next_when(&rd, pop, &wrap(&rd));
-    count_up_down(m, &count, push, pop);
+    count_up_down(m, &format!("{name}_count"), &count, push, pop);
     let mut head = m.lit(0, data.width());
     for i in 0..depth {
         let e = m.reg(&format!("{name}{i}"), data.width(), Reset::Zero);
@@ -328,7 +342,7 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     let ab = index_bits(ring);
     let db = value_bits(p.acc_rows);
 
-    // ---- Streams: commands, weight beats, activation rows in; result rows out ----
+    // Streams: commands, weight beats, activation rows in; result rows out.
     let mut cmd_fields = vec![("m", mb), ("k", kb), ("n", nb)];
     if p.has_mode() {
         cmd_fields.push(("w4", 1));
@@ -344,6 +358,7 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     let (act_valid, act_data) = (act.valid(), act.data());
     let res_ready = res.ready();
 
+    m.section("Command: a job is accepted when idle; K and N totals and the mode are held for the job.");
     let busy = m.reg("busy", 1, Reset::Zero);
     let cmd_fire = cmd_valid.and(&busy.not()).named("cmd_fire");
     let k_total = m.reg("k_total", kb + 1, Reset::Zero);
@@ -357,7 +372,10 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     m.next_when(&n_total, &cmd_fire, &plus_one(&cmd_n));
     m.next_when(&w4, &cmd_fire, &cmd_w4);
 
-    // ---- Weight loader: R beats per tile, zeros for K-rows past K ----
+    m.section(
+        "Weight loader: one beat per mesh row and tile, deepest row first; a zero beat (no\n\
+         handshake) for each K-row past K. Loads only while no loaded tile waits (have_next).",
+    );
     let have_next = m.reg("have_next", 1, Reset::Zero);
     let guard = m.reg("guard", index_bits(u64::from(cols)), Reset::Zero);
     let beat = m.reg("beat", index_bits(u64::from(rows)), Reset::Zero);
@@ -378,7 +396,10 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     let tile_loaded = fire.and(&last_beat).named("tile_loaded");
     m.next_when(&beat, &fire, &last_beat.mux(&beat.lit(0), &beat.add(&beat.lit(1))));
 
-    // Slots past the tile's columns are zeroed; the lower lane's sign is set by the mode.
+    m.section(
+        "Weight slots: columns past N are zeroed, then the beat enters the shadow chain at the top;\n\
+         beat j shifts mesh rows 0..j.",
+    );
     let tile_cols_w4 = if lanes == 2 { w4.clone() } else { m.lit(0, 1) };
     let slot_cell = weight_slot(p)?;
     let mut conns = vec![("raw_i", Conn::Each(wgt_data.clone()))];
@@ -399,7 +420,10 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     let shift = m.reg("shadow_shift", rows, Reset::Zero);
     m.next(&shift, &shift_rows);
 
-    // Tile descriptor and iteration.
+    m.section(
+        "Tile iteration: K innermost, then N, then M in chunks of acc_rows rows. The loaded\n\
+         tile's descriptor waits in next_* until the activation side switches to it.",
+    );
     let acc_rows_lit = m.lit(p.acc_rows.min(p.max_m), mb + 1);
     let chunk =
         m_left.gt(&acc_rows_lit).mux(&acc_rows_lit, &m_left).named("m_chunk").resize(db).named("chunk_rows");
@@ -436,7 +460,11 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     m.next_when(&nx_end, &tile_loaded, &end_job);
     m.next_when(&nx_w4, &tile_loaded, &w4);
 
-    // ---- Activation issue ----
+    m.section(
+        "Activation issue: the current tile's rows, one per handshake. The last row carries the\n\
+         weight switch when the next tile is loaded; ring_space holds a job's first K-tile until\n\
+         its accumulator rows are free.",
+    );
     let cur = m.reg("cur", 1, Reset::Zero);
     let cur_rows = m.reg("cur_rows", db, Reset::Zero);
     let cur_first = m.reg("cur_first_k", 1, Reset::Zero);
@@ -481,13 +509,16 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     }
     m.next_when(&row_idx, &switch.or(&row_fire), &switch.mux(&row_idx.lit(0), &row_idx.add(&row_idx.lit(1))));
     m.next_when(&base, &tile_done.and(&cur_last), &base.add(&cur_rows.resize(ab)));
-    count_up_down(&m, &used, &row_fire.and(&cur_first).named("ring_alloc"), &rd_issue);
+    count_up_down(&m, "ring_used", &used, &row_fire.and(&cur_first).named("ring_alloc"), &rd_issue);
     m.next(&cool, &tile_done.and(&cur_rows.eq(&cur_rows.lit(1))));
 
-    // Issue stage: the row (or bubble) and its control word enter the mesh and the delay line.
+    m.section(
+        "Issue stage: the row (or a bubble), the switch pulse and the control word\n\
+         {end, w4, last_k, first_k, valid, addr} enter the mesh and the control delay line.",
+    );
     let act_q = m.reg("act", rows * aw, Reset::Zero);
     m.next(&act_q, &act_data);
-    let sw_q = m.reg("switch", 1, Reset::Zero);
+    let sw_q = m.reg("sw_issue", 1, Reset::Zero);
     m.next(&sw_q, &switch);
     let addr = base.add(&row_idx.resize(ab));
     // Control word: {end, w4, last_k, first_k, valid, addr}.
@@ -495,6 +526,10 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     let ctl_q = m.reg("ctl", ctl.width(), Reset::Zero);
     m.next(&ctl_q, &ctl);
 
+    m.section(
+        "Mesh and de-skew: column c of the mesh's bottom row leaves c cycles after column 0; the\n\
+         de-skew chain delays column c by cols - c cycles so the row leaves whole (bottom).",
+    );
     let pe = pe(p)?;
     let mesh = mesh(p, &pe)?;
     let grid = m.instance(
@@ -517,17 +552,24 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     m.drive(&deskew_chain, &cells.output("vec_o").concat(&m.lit(0, cols * lp)));
     let bottom = deskew_chain.slice((cols + 1) * cols * lp - 1, cols * cols * lp).named("bottom");
 
-    // ---- Accumulator ring ----
-    // The aligned bottom row of an issue at cycle t is there during t + rows + cols + 1; the
-    // ring is read one cycle earlier.
+    m.section(
+        "Accumulator ring: the de-skewed bottom row of an issue at cycle t arrives at\n\
+         t + rows + cols + 1 with its control word (bottom_*); the ring row is read one cycle\n\
+         earlier (ctl_delay_out) and written back with the column sums added.",
+    );
     let ctl_cell = delay_cell("vdx_systolic_ctl_stage", ctl.width())?;
     let ctl_pre = delay_line(&m, "ctl_delay", &ctl_cell, &ctl_q, rows + cols - 1);
     let ctl_b = m.reg("ctl_bottom", ctl.width(), Reset::Zero);
     m.next(&ctl_b, &ctl_pre);
-    let field = |c: &Signal, bit: u32| c.bit(ab + bit);
-    let (pre_valid, pre_first) = (field(&ctl_pre, 0), field(&ctl_pre, 1));
-    let (b_valid, b_first, b_last, b_w4, b_end) =
-        (field(&ctl_b, 0), field(&ctl_b, 1), field(&ctl_b, 2), field(&ctl_b, 3), field(&ctl_b, 4));
+    let field = |c: &Signal, bit: u32, name: &str| c.bit(ab + bit).named(name);
+    let (pre_valid, pre_first) = (field(&ctl_pre, 0, "pre_valid"), field(&ctl_pre, 1, "pre_first_k"));
+    let (b_valid, b_first, b_last, b_w4, b_end) = (
+        field(&ctl_b, 0, "bottom_valid"),
+        field(&ctl_b, 1, "bottom_first_k"),
+        field(&ctl_b, 2, "bottom_last_k"),
+        field(&ctl_b, 3, "bottom_w4"),
+        field(&ctl_b, 4, "bottom_end"),
+    );
     let ring_mem = m.memory("ring", lanes * cols * acc + 2, ring);
     let acc_rd =
         ring_mem.read(&pre_valid.and(&pre_first.not()), &ctl_pre.slice(ab - 1, 0).named("ring_read_addr"));
@@ -547,7 +589,10 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
     ring_mem.write(&b_valid, &ctl_b.slice(ab - 1, 0).named("ring_write_addr"), &cat(&[&b_end, &b_w4, &sums]));
     let final_write = b_valid.and(&b_last).named("final_write");
 
-    // ---- Reader: finished rows, in order, into the result queue ----
+    m.section(
+        "Reader: rows whose last K-tile is written (ready_rows) are read in order while the\n\
+         result queue has room for every read in flight; W8A8 rows combine their two lanes.",
+    );
     let avail = m.reg("ready_rows", ab + 1, Reset::Zero);
     let rd_ptr = m.reg("rd_ptr", ab, Reset::Zero);
     let depth = p.queue_depth();
@@ -557,7 +602,7 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
         .and(&outstanding.lt(&outstanding.lit(u64::from(depth))))
         .named("rd_issue_now");
     m.drive(&rd_issue, &issue);
-    count_up_down(&m, &avail, &final_write, &issue);
+    count_up_down(&m, "ready_rows", &avail, &final_write, &issue);
     m.next_when(&rd_ptr, &issue, &rd_ptr.add(&rd_ptr.lit(1)));
     let out_row = ring_mem.read(&issue, &rd_ptr);
     let read_valid = m.reg("read_valid", 1, Reset::Zero);
@@ -582,10 +627,11 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
         stage_valid = v;
         stage_data = d;
     }
+    m.section("Result queue: out_regs output stages, then a FIFO of {last, data} rows.");
     let pop = m.wire("res_pop", 1);
     let q = queue(&m, "res_queue", depth, &stage_valid, &stage_data, &pop);
     m.drive(&pop, &q.valid.and(&res_ready));
-    count_up_down(&m, &outstanding, &issue, &pop);
+    count_up_down(&m, "res_outstanding", &outstanding, &issue, &pop);
 
     cmd.drive_ready(&busy.not());
     wgt.drive_ready(&wgt_ready);
