@@ -4,7 +4,7 @@ CARGO ?= cargo
 export VDX_CACHE_DIR ?= $(CURDIR)/target/vdx-cache
 VDX := target/release/vdx
 
-.PHONY: setup build demo test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic clean
+.PHONY: setup build demo lint test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic clean
 
 setup:
 	@scripts/setup.sh
@@ -12,10 +12,16 @@ setup:
 build:
 	$(CARGO) build --release
 
+# Generates the default dies and co-simulates every available block of them against its golden
+# model (20,000 cycles each: the 128x128 array's model build is most of the time).
 demo: setup build
 	$(VDX) gen
+	$(VDX) sim --cycles 20000
+
+# Verilator -Wall and the Yosys check on every module of the default dies.
+lint: setup build
+	$(VDX) gen
 	$(VDX) lint rtl_out/vdx1
-	$(VDX) sim
 
 test: setup
 	$(CARGO) test --release

@@ -159,6 +159,19 @@ enum BenchCommand {
         #[arg(long, default_value = "bench/results/systolic.json")]
         out: PathBuf,
     },
+    /// Online softmax: probability error of the unit (bit-exact model) against f64 softmax for
+    /// 8, 16 and 32 table segments at row lengths 30, 1,024 and 14,400.
+    Softmax {
+        /// Rows of 30 scores (the longer lengths get as many scores in fewer rows).
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Seed of the rows.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// JSON output file.
+        #[arg(long, default_value = "bench/results/softmax.json")]
+        out: PathBuf,
+    },
     /// Co-simulation speed: Rust harness (batched and per-call) vs a C++ Verilator testbench.
     Cosim {
         /// Cycles per measurement.
@@ -202,6 +215,17 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench { command: BenchCommand::Systolic { rows, cols, gemms, seed, out } } => {
             bench_systolic(rows, cols, gemms, seed, &out)
+        }
+        Command::Bench { command: BenchCommand::Softmax { rows, seed, out } } => {
+            if rows == 0 {
+                bail!("--rows: 0 rows measure nothing");
+            }
+            let bar = spinner("softmax accuracy".into());
+            let report =
+                vdx::blocks::softmax::bench::run(rows, seed, &|what| bar.set_message(what.to_string()));
+            bar.finish_and_clear();
+            print!("{}", vdx::blocks::softmax::bench::format_report(&report));
+            write_json(&out, &report)
         }
         Command::Bench { command: BenchCommand::SguStats { samples, out } } => {
             vdx::blocks::sgu::stats::run_bench(samples, &out).map(|_| ())
@@ -536,21 +560,45 @@ fn lint_cmd(root: &Path) -> Result<()> {
             root.display()
         );
     }
-    let folders: std::collections::BTreeSet<&PathBuf> = targets.iter().flat_map(|t| &t.folders).collect();
-    let jobs: Vec<(String, Vec<PathBuf>)> =
-        targets.iter().map(|t| (t.module.clone(), t.files.clone())).collect();
-    let bar = spinner(format!("linting {} distinct module(s) of {} folder(s)", jobs.len(), folders.len()));
-    let report = vdx::flows::lint::lint_each(&jobs)?;
+    let folders: std::collections::BTreeSet<PathBuf> =
+        targets.iter().flat_map(|t| t.folders.clone()).collect();
+    let distinct = targets.len();
+    let shared = targets.iter().filter(|t| t.folders.len() > 1).count();
+    let roots = generate::manifest::lint_roots(targets);
+    // A module name that stands for different files (one folder's copy was edited) is labelled
+    // with the folders of each copy.
+    let label = |t: &generate::manifest::LintTarget| {
+        if roots.iter().filter(|r| r.module == t.module).count() < 2 {
+            return t.module.clone();
+        }
+        let dirs: Vec<String> = t.folders.iter().map(|f| f.display().to_string()).collect();
+        format!("{} ({})", t.module, dirs.join(", "))
+    };
+    let jobs: Vec<(String, String, Vec<PathBuf>)> =
+        roots.iter().map(|t| (label(t), t.module.clone(), t.files.clone())).collect();
+    let bar = spinner(format!(
+        "linting {distinct} distinct module(s) of {} folder(s) as {} top(s)",
+        folders.len(),
+        jobs.len()
+    ));
+    let report = vdx::flows::lint::lint_each_labelled(&jobs)?;
     bar.finish_and_clear();
     println!("{}", vdx::flows::lint::format_report(&report));
-    let shared = targets.iter().filter(|t| t.folders.len() > 1).count();
+    for t in roots.iter().filter(|t| !t.covers.is_empty()) {
+        println!(
+            "{} also covers the {} module(s) below it: {}",
+            label(t),
+            t.covers.len(),
+            t.covers.join(", ")
+        );
+    }
     if shared > 0 {
         println!("{shared} module(s) are the same in several folders and were linted once");
     }
     if !report.is_clean() {
         bail!("lint found problems");
     }
-    println!("lint clean: {} distinct module(s) in {} folder(s), zero warnings", jobs.len(), folders.len());
+    println!("lint clean: {distinct} distinct module(s) in {} folder(s), zero warnings", folders.len());
     Ok(())
 }
 

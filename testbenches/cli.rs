@@ -320,3 +320,40 @@ fn sim_names_a_cache_dir_variable_that_is_not_a_directory() {
     let want = format!("FAIL   VDX_CACHE_DIR={}: not a directory", file.display());
     assert!(stdout.contains(&want), "expected `{want}` in:\n{stdout}");
 }
+
+#[test]
+fn lint_checks_a_hierarchy_through_its_top_once() {
+    if !common::lint_tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["gen", "--block", "systolic_ws", "--set", "rows=2", "--set", "cols=2", "--out", "s"];
+    assert!(vdx(&args, tmp.path()).0);
+    let (ok, stdout, stderr) = vdx(&["lint", "s"], tmp.path());
+    assert!(ok, "{stdout}{stderr}");
+    let table_rows: Vec<&str> =
+        stdout.lines().filter(|l| l.starts_with("vdx_") && l.contains(" | ")).collect();
+    assert_eq!(table_rows.len(), 1, "only the array is a top:\n{stdout}");
+    assert!(table_rows[0].starts_with("vdx_systolic_ws_"), "{stdout}");
+    let covers = stdout
+        .lines()
+        .find(|l| l.contains("also covers the 9 module(s) below it"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(covers.contains("vdx_systolic_pe_") && covers.contains("vdx_systolic_mesh_"), "{covers}");
+    assert!(stdout.contains("lint clean: 10 distinct module(s) in 3 folder(s)"), "{stdout}");
+
+    // A warning in a module below the top is still found, and blamed on the top that uses it;
+    // the edited folder is no longer the same as the other two, so each is linted.
+    let pe = common::verilog_of(&tmp.path().join("s/compute0"), "vdx_systolic_pe");
+    let text = std::fs::read_to_string(&pe).unwrap();
+    let edited = text.replacen("input  wire", "input  wire        spare_i,\n  input  wire", 1);
+    std::fs::write(&pe, edited).unwrap();
+    let (ok, stdout, _) = vdx(&["lint", "s"], tmp.path());
+    assert!(!ok, "{stdout}");
+    assert!(stdout.contains("spare_i"), "{stdout}");
+    let tops: Vec<&str> =
+        stdout.lines().filter(|l| l.starts_with("vdx_systolic_ws_") && l.contains(" | ")).collect();
+    assert_eq!(tops.len(), 2, "{stdout}");
+    assert!(tops.iter().any(|t| t.contains("s/compute0") && t.contains("| 2 ")), "{stdout}");
+    assert!(tops.iter().any(|t| t.contains("s/compute1") && t.contains("| 0 ")), "{stdout}");
+}

@@ -7,6 +7,7 @@
 
 pub mod noise_buffer;
 pub mod sgu;
+pub mod softmax;
 pub mod systolic;
 pub mod xoshiro;
 
@@ -265,6 +266,13 @@ pub static REGISTRY: &[BlockEntry] = &[
         kind: Some(&KindOf::<systolic::SystolicParams>(PhantomData)),
         planned: &[],
         datasheet: include_str!("systolic/mod.rs"),
+    },
+    BlockEntry {
+        name: softmax::OnlineSoftmaxParams::BLOCK,
+        summary: softmax::OnlineSoftmaxParams::SUMMARY,
+        kind: Some(&KindOf::<softmax::OnlineSoftmaxParams>(PhantomData)),
+        planned: &[],
+        datasheet: include_str!("softmax/mod.rs"),
     },
     BlockEntry {
         name: "spatial_attention",

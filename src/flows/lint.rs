@@ -124,13 +124,21 @@ pub fn lint_files(files: &[PathBuf], tops: &[String]) -> Result<LintReport, Lint
 /// file and those of the modules below it), so a broken file is blamed only on the modules that
 /// use it. Jobs run in parallel; the report is in job order.
 pub fn lint_each(jobs: &[(String, Vec<PathBuf>)]) -> Result<LintReport, LintError> {
+    let labelled: Vec<(String, String, Vec<PathBuf>)> =
+        jobs.iter().map(|(top, files)| (top.clone(), top.clone(), files.clone())).collect();
+    lint_each_labelled(&labelled)
+}
+
+/// [`lint_each`] with a label per job, `(label, top, files)`: the report names each job by its
+/// label (e.g. the module and its folder, when one module name stands for different files).
+pub fn lint_each_labelled(jobs: &[(String, String, Vec<PathBuf>)]) -> Result<LintReport, LintError> {
     if jobs.is_empty() {
         return Err(LintError::Empty("no top modules given".into()));
     }
     let verilator = find_tool("verilator")?;
     let yosys = find_tool("yosys")?;
     let mut args = Vec::new();
-    for (top, files) in jobs {
+    for (_, top, files) in jobs {
         if files.is_empty() {
             return Err(LintError::Empty(format!("no Verilog files given for `{top}`")));
         }
@@ -148,8 +156,8 @@ pub fn lint_each(jobs: &[(String, Vec<PathBuf>)]) -> Result<LintReport, LintErro
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((top, _)) = jobs.get(i) else { break };
-                    let r = lint_top(&verilator, &yosys, &args[i], top);
+                    let Some((label, top, _)) = jobs.get(i) else { break };
+                    let r = lint_top(&verilator, &yosys, &args[i], top, label);
                     // A poisoned slot only means another worker panicked; the scope re-raises it.
                     if let Ok(mut slot) = results[i].lock() {
                         *slot = Some(r);
@@ -160,13 +168,13 @@ pub fn lint_each(jobs: &[(String, Vec<PathBuf>)]) -> Result<LintReport, LintErro
     });
 
     let mut findings = Vec::new();
-    for (slot, (top, _)) in results.into_iter().zip(jobs) {
+    for (slot, (label, _, _)) in results.into_iter().zip(jobs) {
         match slot.into_inner().ok().flatten() {
             Some(r) => findings.extend(r?),
-            None => return Err(LintError::Empty(format!("no lint result for `{top}`"))),
+            None => return Err(LintError::Empty(format!("no lint result for `{label}`"))),
         }
     }
-    Ok(LintReport { modules: jobs.iter().map(|(t, _)| t.clone()).collect(), findings })
+    Ok(LintReport { modules: jobs.iter().map(|(l, _, _)| l.clone()).collect(), findings })
 }
 
 /// Lints every `*.v` file in `dir` (sorted by name), with every module declared in them as a top
@@ -285,6 +293,7 @@ fn lint_top(
     yosys: &Path,
     args: &ToolArgs,
     top: &str,
+    label: &str,
 ) -> Result<Vec<LintFinding>, LintError> {
     let mut vcmd = Command::new(verilator);
     vcmd.args(["--lint-only", "-Wall", "-Wno-fatal", "--top-module", top]).args(&args.files);
@@ -305,8 +314,8 @@ fn lint_top(
         source,
     })?;
 
-    let mut findings = parse_verilator(top, &combined(&vout), vout.status);
-    findings.extend(parse_yosys(top, &combined(&yout), yout.status));
+    let mut findings = parse_verilator(label, &combined(&vout), vout.status);
+    findings.extend(parse_yosys(label, &combined(&yout), yout.status));
     Ok(findings)
 }
 

@@ -156,8 +156,45 @@ pub struct LintTarget {
     pub module: String,
     /// Its file and the files of every module below it, dependencies first.
     pub files: Vec<std::path::PathBuf>,
+    /// SHA-256 of each of `files`.
+    pub shas: Vec<String>,
     /// Folders holding this module with this content.
     pub folders: Vec<std::path::PathBuf>,
+    /// The other targets linted with this one because they are below it (see [`lint_roots`]).
+    pub covers: Vec<String>,
+}
+
+/// The targets no other target instantiates, each listing the targets below it. Linting a module
+/// elaborates and checks every module below it, so a 128×128 mesh is linted once inside the
+/// array rather than once more on its own. Module names are global (same name, same content),
+/// so a module below a root is the one its own target would have linted.
+pub fn lint_roots(targets: Vec<LintTarget>) -> Vec<LintTarget> {
+    // Modules below a target: its files but its own (the last), by file name.
+    let below = |t: &LintTarget| -> Vec<String> {
+        let n = t.files.len().saturating_sub(1);
+        t.files[..n].iter().filter_map(|f| Some(f.file_stem()?.to_string_lossy().into_owned())).collect()
+    };
+    // A target is covered by another that shares a folder with it and has it below: in one folder
+    // both resolve modules from the same files, and a target's key is its whole closure, so what
+    // is checked there is the target itself. Instantiation within a folder has no cycles, so
+    // every chain of covers ends at a target that is linted.
+    let covered = |t: &LintTarget| {
+        targets.iter().any(|r| {
+            !std::ptr::eq(r, t)
+                && r.folders.iter().any(|f| t.folders.contains(f))
+                && below(r).contains(&t.module)
+        })
+    };
+    targets
+        .iter()
+        .filter(|t| !covered(t))
+        .map(|t| {
+            let mut covers = below(t);
+            covers.sort();
+            covers.dedup();
+            LintTarget { covers, ..t.clone() }
+        })
+        .collect()
 }
 
 /// Every distinct module of the vdx die folders at or below `root` (a module with the same name
@@ -166,7 +203,9 @@ pub struct LintTarget {
 pub fn lint_targets(root: &std::path::Path) -> std::io::Result<Vec<LintTarget>> {
     let mut folders = Vec::new();
     collect_die_folders(root, &mut folders)?;
-    let mut targets: Vec<(String, String, LintTarget)> = Vec::new();
+    // Keyed by the name and the hashes of every file the module needs: a hand-edited file below
+    // it makes its folder's copy a target of its own.
+    let mut targets: Vec<(String, Vec<String>, LintTarget)> = Vec::new();
     for dir in folders {
         let Some(m) = Manifest::read(&dir) else { continue };
         let by_name: BTreeMap<&str, &ManifestModule> =
@@ -174,19 +213,29 @@ pub fn lint_targets(root: &std::path::Path) -> std::io::Result<Vec<LintTarget>> 
         for module in &m.modules {
             let mut files = Vec::new();
             closure(module, &by_name, &dir, &mut files);
-            let text = std::fs::read(dir.join(&module.file)).unwrap_or_default();
-            let sha = super::write::sha256_hex(&text);
-            match targets.iter_mut().find(|(n, s, _)| *n == module.name && *s == sha) {
+            let shas: Vec<String> = files.iter().map(|f| file_sha(f)).collect();
+            match targets.iter_mut().find(|(n, s, _)| *n == module.name && *s == shas) {
                 Some((_, _, t)) => t.folders.push(dir.clone()),
                 None => targets.push((
                     module.name.clone(),
-                    sha,
-                    LintTarget { module: module.name.clone(), files, folders: vec![dir.clone()] },
+                    shas.clone(),
+                    LintTarget {
+                        module: module.name.clone(),
+                        files,
+                        shas,
+                        folders: vec![dir.clone()],
+                        covers: Vec::new(),
+                    },
                 )),
             }
         }
     }
     Ok(targets.into_iter().map(|(_, _, t)| t).collect())
+}
+
+/// SHA-256 of a file's bytes (of nothing when it cannot be read: lint then reports the file).
+fn file_sha(path: &std::path::Path) -> String {
+    super::write::sha256_hex(&std::fs::read(path).unwrap_or_default())
 }
 
 fn closure(

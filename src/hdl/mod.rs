@@ -77,6 +77,7 @@
 //! assert_eq!(out.sim_source(0).files.len(), 2);
 //! ```
 
+pub mod arith;
 mod bits;
 mod black_box;
 mod builder;

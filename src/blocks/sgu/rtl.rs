@@ -11,7 +11,7 @@ use super::golden::{
 use super::poly::PiecewisePoly;
 use crate::blocks::BlockParams;
 use crate::blocks::xoshiro::XoshiroLaneParams;
-use crate::hdl::{Bits, Conn, HdlError, Module, ModuleBuilder, Reset, Signal, Stream, StreamType, cat};
+use crate::hdl::{Bits, Conn, HdlError, Module, ModuleBuilder, Reset, Signal, Stream, StreamType, arith};
 
 /// Pipeline registers from the uniform (`r`, stage 0) to the output pair.
 pub const PAIR_LATENCY: u32 = 16;
@@ -72,26 +72,6 @@ impl Pipe<'_> {
     }
 }
 
-/// Leading zeros of a non-zero `x` and `x` shifted left by them (its top bit set), by a binary
-/// search of `log2` mux levels. For `x = 0` the count is all ones. Level `k` is the wire
-/// `<name>_zero<k>` (the top `k` bits are zero) and `<name>_shift<k>` (shifted by `k` if so).
-fn normalize(m: &ModuleBuilder, name: &str, x: &Signal) -> (Signal, Signal) {
-    let w = x.width();
-    let padded = w.next_power_of_two();
-    let mut v =
-        if padded > w { x.concat(&m.lit(0, padded - w)).named(&format!("{name}_padded")) } else { x.clone() };
-    let mut count_bits = Vec::new();
-    let mut k = padded / 2;
-    while k >= 1 {
-        let top_zero = v.slice(padded - 1, padded - k).reduce_or().not().named(&format!("{name}_zero{k}"));
-        v = top_zero.mux(&v.shl(k), &v).named(&format!("{name}_shift{k}"));
-        count_bits.push(top_zero);
-        k /= 2;
-    }
-    let refs: Vec<&Signal> = count_bits.iter().collect();
-    (cat(&refs).named(&format!("{name}_lz")), v.slice(padded - 1, padded - w).named(&format!("{name}_norm")))
-}
-
 /// The parameters every SGU module lists in its header.
 fn header_params<'a>(m: &'a ModuleBuilder, p: &SguParams) -> &'a ModuleBuilder {
     m.param("out_width", p.out_width)
@@ -119,7 +99,7 @@ pub fn pair_unit(p: &SguParams, bm: &BoxMuller) -> Result<Module, HdlError> {
 
     m.section("Stage 0 -> 1: u0 = (2m+1) / 2^(u0_bits+1), normalised; the angle's quadrant and offsets.");
     let x = r.slice(63, 64 - p.u0_bits).concat(&m.lit(1, 1));
-    let (lz, x_norm) = normalize(&m, "u0", &x);
+    let (lz, x_norm) = arith::normalize(&m, "u0", &x);
     let ln_in = x_norm.slice(p.u0_bits - 1, p.u0_bits - LN_INPUT_BITS);
     let angle = r.slice(ANGLE_BITS - 1, 0);
     let ln_in = pipe.stage("ln_in", 1, &ln_in);
@@ -144,7 +124,7 @@ pub fn pair_unit(p: &SguParams, bm: &BoxMuller) -> Result<Module, HdlError> {
 
     m.section("Stage 7 -> 8: e = 2^q v; the table input is the parity of the shift and v's fraction.");
     let s_e = s_ln + 1;
-    let (clz, e_norm) = normalize(&m, "e", &e);
+    let (clz, e_norm) = arith::normalize(&m, "e", &e);
     let parity = clz.bit(0);
     let sqrt_in = parity.concat(&e_norm.slice(E_BITS - 2, E_BITS - 1 - SQRT_INPUT_BITS));
     let clz_plus_one =
