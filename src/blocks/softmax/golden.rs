@@ -118,10 +118,12 @@ pub fn power(p: &OnlineSoftmaxParams, t: &Tables, y: i64, max: i64) -> Power {
 }
 
 /// The probability a power gives when the row maximum is `extra` places above the beat's:
-/// `floor(table · 2^(prob_width - table_frac - k - extra))`, at most `2^prob_width - 1`.
+/// `table · 2^(prob_width - table_frac - k - extra)` rounded half up, at most
+/// `2^prob_width - 1`.
 pub fn probability(p: &OnlineSoftmaxParams, pw: Power, extra: u64) -> u64 {
+    // `table_frac > prob_width`, so the shift is at least 1 and the rounding bit exists.
     let shift = pw.k + extra + u64::from(p.table_frac() - p.prob_width);
-    let v = if shift >= 64 { 0 } else { pw.table >> shift };
+    let v = if shift > 63 { 0 } else { ((pw.table >> (shift - 1)) + 1) >> 1 };
     v.min((1 << p.prob_width) - 1)
 }
 

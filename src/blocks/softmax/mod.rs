@@ -18,13 +18,14 @@
 //!    `2^(y - M) = 2^-k · 2^-g`; `2^-g` comes from a chord table of `segments` segments with
 //!    `table_frac = prob_width + 4` fraction bits ([`OnlineSoftmaxParams::table_frac`]).
 //! 4. **Denominator, exactly.** The row's state is `M` and one sum per shift `k = 0..=depth`
-//!    (`depth = table_frac`): bucket `k` holds the table values of the row's scores that lie
+//!    (`depth = table_frac + log2(max_len)`): bucket `k` holds the table values of the row's scores that lie
 //!    `k` binary places (rounded down) below `M`. Moving `M` up by `Δ` moves the buckets down by
 //!    `Δ` and drops those past `depth`. No bits are rounded away on the way, so a row's state
 //!    depends only on its scores: any split into blocks, merged in any order, gives the same
 //!    bits ([`golden::RowState::merge`]). Scores more than `depth + 1` binary places below the
-//!    row maximum are not counted (each is below `2^-depth` of the largest term).
-//! 5. **Probabilities.** `p = floor(2^-g · 2^(prob_width - k - Δ))` with `Δ` how far the row's
+//!    row maximum are not counted: each is below `2^-depth` of the largest term, so all of a
+//!    row's `max_len` together stay below `2^-table_frac` of it.
+//! 5. **Probabilities.** `p = round(2^-g · 2^(prob_width - k - Δ))` (half up) with `Δ` how far the row's
 //!    maximum has moved above the beat's, saturated at `2^prob_width - 1`: `prob_width` unsigned
 //!    bits, relative to the row's maximum so far.
 //! 6. **Rescale.** `shift_o` is how far the row's maximum moved with this beat: before adding
@@ -126,9 +127,10 @@ impl OnlineSoftmaxParams {
         self.prob_width + 4
     }
 
-    /// Largest shift `k` a bucket holds: buckets `0..=depth`.
+    /// Largest shift `k` a bucket holds: buckets `0..=depth`. Scores further down are not
+    /// counted; `max_len` of them are still below one unit of the table's last bit.
     pub fn depth(&self) -> u32 {
-        self.table_frac()
+        self.table_frac() + self.max_len.trailing_zeros()
     }
 
     /// Bits of one bucket sum: a table value (`table_frac + 1` bits) times `max_len`.

@@ -150,15 +150,18 @@ fn lane(p: &OnlineSoftmaxParams, tables: &Tables) -> Result<Module, HdlError> {
     let keep6 = carry(&m, &advance, "keep", 4, 6, &keep4);
 
     m.section(
-        "Stage 7: p = 2^-g >> (k + extra + table_frac - prob_width), saturated at all ones;\n\
-         extra is how far the row maximum lies above the beat's.",
+        "Stage 7: p = 2^-g >> (k + extra + table_frac - prob_width), rounded half up and saturated\n\
+         at all ones; extra is how far the row maximum lies above the beat's.",
     );
     let total = clamp("total_shift", &k6.zext(kb + 1).add(&extra.zext(kb + 1)), p.depth() + 1, kb);
-    let amount = total.zext(kb + 1).add(&m.lit(u64::from(wt - p.prob_width), kb + 1)).named("prob_shift");
-    let shifted = t6.shr_by(&amount).named("prob_full");
+    // One place less, then the rounding bit added and dropped (table_frac > prob_width).
+    let less = u64::from(wt - p.prob_width - 1);
+    let amount = total.zext(kb + 1).add(&m.lit(less, kb + 1)).named("prob_shift");
+    let halves = t6.shr_by(&amount).named("prob_halves");
+    let rounded = halves.zext(wt + 2).add(&m.lit(1, wt + 2)).shr(1).named("prob_rounded");
     let w = p.prob_width;
-    let over = shifted.slice(wt, w).reduce_or();
-    let prob = keep6.repeat(w).and(&over.mux(&m.lit((1 << w) - 1, w), &shifted.slice(w - 1, 0)));
+    let over = rounded.slice(wt + 1, w).reduce_or();
+    let prob = keep6.repeat(w).and(&over.mux(&m.lit((1 << w) - 1, w), &rounded.slice(w - 1, 0)));
     let prob7 = stage(&m, &advance, "prob_s7", &prob);
     m.output("prob_o", &carry(&m, &advance, "prob", PROB_STAGE, STAGES, &prob7));
     m.output("y_o", &keep1.concat(&y1));

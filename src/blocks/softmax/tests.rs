@@ -182,3 +182,4 @@ fn bad_parameters_name_their_field() {
     }
     assert!(OnlineSoftmaxParams::default().validate().is_empty());
 }
+
