@@ -56,6 +56,33 @@ pub fn check_range<T: PartialOrd + std::fmt::Display>(
     }
 }
 
+/// Records an issue for `field` unless `value` is a power of two in `lo..=hi`.
+pub fn check_pow2(issues: &mut Vec<FieldIssue>, field: &str, value: u64, lo: u64, hi: u64) {
+    if !value.is_power_of_two() || !(lo..=hi).contains(&value) {
+        issues.push(FieldIssue {
+            field: field.into(),
+            message: format!("{value} must be a power of two in {lo}..={hi}"),
+        });
+    }
+}
+
+/// How eagerly a testbench's host offers beats on its valid/ready inputs and takes results
+/// (probabilities per cycle).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    /// Chance that an idle input stream raises `valid`.
+    pub valid: f64,
+    /// Chance that the result stream's `ready` is high.
+    pub ready: f64,
+}
+
+impl Pace {
+    /// Every stream always valid, results always taken: the throughput case.
+    pub const FULL: Pace = Pace { valid: 1.0, ready: 1.0 };
+    /// Random gaps and backpressure.
+    pub const RANDOM: Pace = Pace { valid: 0.7, ready: 0.6 };
+}
+
 /// A latency a block states: `cycles` from an event on `from` to its effect on `to`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Latency {

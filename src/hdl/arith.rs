@@ -27,9 +27,3 @@ pub fn normalize(m: &ModuleBuilder, name: &str, x: &Signal) -> (Signal, Signal) 
     let refs: Vec<&Signal> = count_bits.iter().collect();
     (cat(&refs).named(&format!("{name}_lz")), v.slice(padded - 1, padded - w).named(&format!("{name}_norm")))
 }
-
-/// The larger of two signals of the same width and signedness (`a` when equal).
-#[track_caller]
-pub fn max(a: &Signal, b: &Signal) -> Signal {
-    a.ge(b).mux(a, b)
-}

@@ -63,7 +63,7 @@ pub mod golden;
 pub mod rtl;
 pub mod tb;
 
-use super::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo, check_range};
+use super::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo, check_pow2, check_range};
 use crate::hdl::{HdlError, Module};
 use crate::sim::SimError;
 use serde::{Deserialize, Serialize};
@@ -217,15 +217,6 @@ impl OnlineSoftmaxParams {
 pub(crate) fn signed_bits(lo: i64, hi: i64) -> u32 {
     let need = |v: i64| if v <= 0 { 0 } else { 64 - v.leading_zeros() };
     need(hi).max(need(-lo - 1)) + 1
-}
-
-fn check_pow2(issues: &mut Vec<FieldIssue>, field: &str, value: u64, lo: u64, hi: u64) {
-    if !value.is_power_of_two() || !(lo..=hi).contains(&value) {
-        issues.push(FieldIssue {
-            field: field.into(),
-            message: format!("{value} must be a power of two in {lo}..={hi}"),
-        });
-    }
 }
 
 impl BlockParams for OnlineSoftmaxParams {

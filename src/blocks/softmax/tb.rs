@@ -14,21 +14,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 
-/// How eagerly the host offers beats and takes results (probabilities per cycle).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Pace {
-    /// Chance that an idle input raises `in_valid_i`.
-    pub valid: f64,
-    /// Chance that `out_ready_i` is high.
-    pub ready: f64,
-}
-
-impl Pace {
-    /// Always valid, always ready: one beat per cycle.
-    pub const FULL: Pace = Pace { valid: 1.0, ready: 1.0 };
-    /// Random gaps and backpressure.
-    pub const RANDOM: Pace = Pace { valid: 0.75, ready: 0.6 };
-}
+pub use crate::blocks::Pace;
 
 /// The kinds of rows the generator mixes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -182,4 +182,3 @@ fn bad_parameters_name_their_field() {
     }
     assert!(OnlineSoftmaxParams::default().validate().is_empty());
 }
-

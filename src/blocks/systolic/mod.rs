@@ -67,7 +67,7 @@ pub mod qor;
 pub mod rtl;
 pub mod tb;
 
-use super::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo, check_range};
+use super::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo, check_pow2, check_range};
 use crate::hdl::{HdlError, Module};
 use crate::sim::SimError;
 use serde::{Deserialize, Serialize};
@@ -250,15 +250,6 @@ impl SystolicParams {
     /// Bits of a command's M, K and N fields.
     pub fn dim_bits(&self) -> (u32, u32, u32) {
         (self.max_m.trailing_zeros(), self.max_k.trailing_zeros(), self.max_n.trailing_zeros())
-    }
-}
-
-fn check_pow2(issues: &mut Vec<FieldIssue>, field: &str, value: u64, lo: u64, hi: u64) {
-    if !value.is_power_of_two() || !(lo..=hi).contains(&value) {
-        issues.push(FieldIssue {
-            field: field.into(),
-            message: format!("{value} must be a power of two in {lo}..={hi}"),
-        });
     }
 }
 

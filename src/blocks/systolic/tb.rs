@@ -11,21 +11,7 @@ use crate::sim::{CycleSim, PortLayout, SimError, Slot};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-/// How eagerly the host offers beats and takes results (probabilities per cycle).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Pace {
-    /// Chance that an idle command, weight or activation stream raises `valid`.
-    pub valid: f64,
-    /// Chance that `res_ready_i` is high.
-    pub ready: f64,
-}
-
-impl Pace {
-    /// Every stream always valid, results always taken: the throughput case.
-    pub const FULL: Pace = Pace { valid: 1.0, ready: 1.0 };
-    /// Random gaps and backpressure.
-    pub const RANDOM: Pace = Pace { valid: 0.7, ready: 0.6 };
-}
+pub use crate::blocks::Pace;
 
 /// Shapes of the random GEMMs a bench generates when it runs out of work.
 #[derive(Debug, Clone, Copy, PartialEq)]
