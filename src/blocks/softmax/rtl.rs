@@ -158,7 +158,8 @@ fn lane(p: &OnlineSoftmaxParams, tables: &Tables) -> Result<Module, HdlError> {
     let less = u64::from(wt - p.prob_width - 1);
     let amount = total.zext(kb + 1).add(&m.lit(less, kb + 1)).named("prob_shift");
     let halves = t6.shr_by(&amount).named("prob_halves");
-    let rounded = halves.zext(wt + 2).add(&m.lit(1, wt + 2)).shr(1).named("prob_rounded");
+    let rounded =
+        halves.zext(wt + 2).add(&m.lit(1, wt + 2)).named("prob_plus_half").shr(1).named("prob_rounded");
     let w = p.prob_width;
     let over = rounded.slice(wt + 1, w).reduce_or();
     let prob = keep6.repeat(w).and(&over.mux(&m.lit((1 << w) - 1, w), &rounded.slice(w - 1, 0)));
