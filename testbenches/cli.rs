@@ -357,3 +357,27 @@ fn lint_checks_a_hierarchy_through_its_top_once() {
     assert!(tops.iter().any(|t| t.contains("s/compute0") && t.contains("| 2 ")), "{stdout}");
     assert!(tops.iter().any(|t| t.contains("s/compute1") && t.contains("| 0 ")), "{stdout}");
 }
+
+#[test]
+fn online_softmax_bad_parameters_name_their_field_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        (vec!["scale=1e9"], "scale: "),
+        (vec!["scale=-0.5"], "scale: -0.5 must be a positive finite number"),
+        (vec!["segments=3"], "segments: 3 must be a power of two"),
+        (vec!["row_width=128", "max_len=64"], "max_len: 64 is shorter than one beat (row_width = 128)"),
+        (vec!["prob_width=2"], "prob_width: 2 is out of range 4..=16"),
+        (vec!["scale=\"big\""], "scale"),
+    ];
+    for (sets, want) in cases {
+        let mut args = vec!["gen", "--block", "online_softmax", "--out", "o"];
+        for s in &sets {
+            args.extend(["--set", s]);
+        }
+        let (ok, _, stderr) = vdx(&args, tmp.path());
+        assert!(!ok && stderr.contains(want), "{sets:?}: expected `{want}` in:\n{stderr}");
+        assert!(!tmp.path().join("o").exists(), "{sets:?} wrote output");
+    }
+    let (ok, stdout, stderr) = vdx(&["doc", "online_softmax"], tmp.path());
+    assert!(ok && stdout.contains("Denominator, exactly"), "{stdout}{stderr}");
+}
