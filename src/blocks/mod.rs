@@ -5,6 +5,7 @@
 //! [`REGISTRY`] lists every block of VDX-1, including the ones not implemented yet: configs may
 //! name those, and vdx reports them as not available rather than generating a stub.
 
+pub mod attention;
 pub mod noise_buffer;
 pub mod sgu;
 pub mod softmax;
@@ -302,11 +303,11 @@ pub static REGISTRY: &[BlockEntry] = &[
         datasheet: include_str!("softmax/mod.rs"),
     },
     BlockEntry {
-        name: "spatial_attention",
-        summary: "Spatial Attention Engine: tiled attention with online softmax",
-        kind: None,
-        planned: &[("lanes", "integer"), ("array", "integer")],
-        datasheet: "",
+        name: attention::SpatialAttentionParams::BLOCK,
+        summary: attention::SpatialAttentionParams::SUMMARY,
+        kind: Some(&KindOf::<attention::SpatialAttentionParams>(PhantomData)),
+        planned: &[],
+        datasheet: include_str!("attention/mod.rs"),
     },
     BlockEntry {
         name: "temporal_attention",

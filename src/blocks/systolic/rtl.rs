@@ -135,7 +135,7 @@ fn skew_cell(p: &SystolicParams) -> Result<Module, HdlError> {
 
 /// One stage of the output de-skew: shifts the collected columns down one slot and puts its own
 /// column on top, so column `c` waits `cols - c` cycles and all leave together.
-fn deskew_cell(p: &SystolicParams) -> Result<Module, HdlError> {
+pub fn deskew_cell(p: &SystolicParams) -> Result<Module, HdlError> {
     let m = ModuleBuilder::new("vdx_systolic_deskew");
     header(&m, p);
     let slot = p.lanes() * p.psum_width();
@@ -152,7 +152,7 @@ fn deskew_cell(p: &SystolicParams) -> Result<Module, HdlError> {
 
 /// The loader's view of one weight slot: zero the weights of missing output columns and, for
 /// signed two-lane slots, store the lower lane's sign (its top bit in W4A8 mode, 0 in W8A8).
-fn weight_slot(p: &SystolicParams) -> Result<Module, HdlError> {
+pub fn weight_slot(p: &SystolicParams) -> Result<Module, HdlError> {
     let m = ModuleBuilder::new("vdx_systolic_weight_slot");
     header(&m, p);
     let ww = p.weight_width;
@@ -207,15 +207,15 @@ fn combine_slot(p: &SystolicParams) -> Result<Module, HdlError> {
 }
 
 /// `[j < n for j in 0..width]` as a vector (bit `j` set when `j < n`).
-fn below(m: &ModuleBuilder, n: &Signal, width: u32) -> Signal {
+pub fn below(m: &ModuleBuilder, n: &Signal, width: u32) -> Signal {
     let ones = m.lit_bits(crate::hdl::Bits::ones(width));
     ones.shl_by(n).not()
 }
 
-/// A register stage of a delay line.
-fn delay_cell(name: &str, width: u32) -> Result<Module, HdlError> {
+/// A register stage of a delay line, named `name`, for block `block`.
+pub fn delay_cell(block: &str, name: &str, width: u32) -> Result<Module, HdlError> {
     let m = ModuleBuilder::new(name);
-    m.block(<SystolicParams as BlockParams>::BLOCK).param("width", width);
+    m.block(block).param("width", width);
     let d_i = m.input("d_i", width);
     let q = m.reg("d", width, Reset::Zero);
     m.next(&q, &d_i);
@@ -224,7 +224,7 @@ fn delay_cell(name: &str, width: u32) -> Result<Module, HdlError> {
 }
 
 /// `value` delayed by `depth` cycles through a generate loop of register stages.
-fn delay_line(m: &ModuleBuilder, name: &str, cell: &Module, value: &Signal, depth: u32) -> Signal {
+pub fn delay_line(m: &ModuleBuilder, name: &str, cell: &Module, value: &Signal, depth: u32) -> Signal {
     let w = value.width();
     let chain = m.wire(&format!("{name}_chain"), (depth + 1) * w);
     let stages = m.instance_array(
@@ -239,7 +239,7 @@ fn delay_line(m: &ModuleBuilder, name: &str, cell: &Module, value: &Signal, dept
 
 /// The PE grid with its input skew: `a_i`/`sw_i` enter unskewed (row `r` in slot `r`), weights
 /// enter at the top, partial sums leave at the bottom, column `c` one cycle after column `c - 1`.
-fn mesh(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
+pub fn mesh(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
     let m = ModuleBuilder::new("vdx_systolic_mesh");
     header(&m, p);
     let (aw, ws, rows, cols) = (p.act_width, p.stored_weight_width(), p.rows, p.cols);
@@ -285,9 +285,60 @@ fn mesh(p: &SystolicParams, pe: &Module) -> Result<Module, HdlError> {
     m.finish()
 }
 
+/// The PE mesh (`u_mesh`) and its output de-skew (`u_deskew`) inside `m`: `a` and `sw` enter
+/// the mesh as they are (registered by the caller), `shadow`/`shadow_en` feed the weight chain,
+/// and the returned wire `bottom` is the de-skewed bottom row: the partial sums of the row that
+/// entered `rows + cols` cycles earlier, all columns together (`lanes · psum_width` bits each).
+pub fn deskewed_mesh(
+    m: &ModuleBuilder,
+    p: &SystolicParams,
+    a: &Signal,
+    sw: &Signal,
+    shadow: &Signal,
+    shadow_en: &Signal,
+) -> Result<Signal, HdlError> {
+    let cols = p.cols;
+    let pe = pe(p)?;
+    let mesh = mesh(p, &pe)?;
+    let grid = m.instance(
+        "u_mesh",
+        &mesh,
+        &[("a_i", a), ("sw_i", sw), ("shadow_i", shadow), ("shadow_en_i", shadow_en)],
+    );
+    let lp = p.lanes() * p.psum_width();
+    let deskew = deskew_cell(p)?;
+    let deskew_chain = m.wire("deskew_chain", (cols + 1) * cols * lp);
+    let cells = m.instance_array(
+        "u_deskew",
+        &deskew,
+        cols,
+        &[
+            ("vec_i", Conn::Each(deskew_chain.slice(cols * cols * lp - 1, 0).named("deskew_in"))),
+            ("col_i", Conn::Each(grid.output("psum_o"))),
+        ],
+    );
+    m.drive(&deskew_chain, &cells.output("vec_o").concat(&m.lit(0, cols * lp)));
+    Ok(deskew_chain.slice((cols + 1) * cols * lp - 1, cols * cols * lp).named("bottom"))
+}
+
+/// `vdx_systolic_array`: the mesh and its de-skew as one module, for blocks that drive a mesh
+/// with their own sequencer. Ports as [`deskewed_mesh`]: `a_i`, `sw_i`, `shadow_i`,
+/// `shadow_en_i` in, `bottom_o` (the de-skewed bottom row) out.
+pub fn array(p: &SystolicParams) -> Result<Module, HdlError> {
+    let m = ModuleBuilder::new("vdx_systolic_array");
+    header(&m, p);
+    let a = m.input("a_i", p.rows * p.act_width);
+    let sw = m.input("sw_i", 1);
+    let shadow = m.input("shadow_i", p.cols * p.stored_weight_width());
+    let shadow_en = m.input("shadow_en_i", p.rows);
+    let bottom = deskewed_mesh(&m, p, &a, &sw, &shadow, &shadow_en)?;
+    m.output("bottom_o", &bottom);
+    m.finish()
+}
+
 /// Counts `counter` up on `inc`, down on `dec`, and holds it when both or neither happen; the
 /// up-only condition is the wire `<name>_up`.
-fn count_up_down(m: &ModuleBuilder, name: &str, counter: &Signal, inc: &Signal, dec: &Signal) {
+pub fn count_up_down(m: &ModuleBuilder, name: &str, counter: &Signal, inc: &Signal, dec: &Signal) {
     let up = inc.and(&dec.not()).named(&format!("{name}_up"));
     let down = dec.and(&inc.not());
     let next = up.mux(&counter.add(&counter.lit(1)), &counter.sub(&counter.lit(1)));
@@ -295,12 +346,16 @@ fn count_up_down(m: &ModuleBuilder, name: &str, counter: &Signal, inc: &Signal, 
 }
 
 /// The head of a first-in first-out queue of registers.
-struct Queue {
-    valid: Signal,
-    data: Signal,
+pub struct Queue {
+    /// The queue holds an entry.
+    pub valid: Signal,
+    /// The oldest entry.
+    pub data: Signal,
 }
 
-fn queue(m: &ModuleBuilder, name: &str, depth: u32, push: &Signal, data: &Signal, pop: &Signal) -> Queue {
+/// A first-in first-out queue of `depth` registers `<name>0..`: `push` writes `data`, `pop` drops
+/// the head.
+pub fn queue(m: &ModuleBuilder, name: &str, depth: u32, push: &Signal, data: &Signal, pop: &Signal) -> Queue {
     let ab = index_bits(u64::from(depth));
     let wr = m.reg(&format!("{name}_wr"), ab, Reset::Zero);
     let rd = m.reg(&format!("{name}_rd"), ab, Reset::Zero);
@@ -336,7 +391,7 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
         .param("acc_rows", p.acc_rows)
         .param("out_regs", p.out_regs);
     let (rows, cols, aw, ws, ww) = (p.rows, p.cols, p.act_width, p.stored_weight_width(), p.weight_width);
-    let (lanes, pw, acc) = (p.lanes(), p.psum_width(), p.acc_bits());
+    let (lanes, acc) = (p.lanes(), p.acc_bits());
     let (mb, kb, nb) = p.dim_bits();
     let ring = p.ring_rows();
     let ab = index_bits(ring);
@@ -530,34 +585,14 @@ pub fn build(p: &SystolicParams) -> Result<Module, HdlError> {
         "Mesh and de-skew: column c of the mesh's bottom row leaves c cycles after column 0; the\n\
          de-skew chain delays column c by cols - c cycles so the row leaves whole (bottom).",
     );
-    let pe = pe(p)?;
-    let mesh = mesh(p, &pe)?;
-    let grid = m.instance(
-        "u_mesh",
-        &mesh,
-        &[("a_i", &act_q), ("sw_i", &sw_q), ("shadow_i", &top), ("shadow_en_i", &shift)],
-    );
-    let lp = lanes * pw;
-    let deskew = deskew_cell(p)?;
-    let deskew_chain = m.wire("deskew_chain", (cols + 1) * cols * lp);
-    let cells = m.instance_array(
-        "u_deskew",
-        &deskew,
-        cols,
-        &[
-            ("vec_i", Conn::Each(deskew_chain.slice(cols * cols * lp - 1, 0).named("deskew_in"))),
-            ("col_i", Conn::Each(grid.output("psum_o"))),
-        ],
-    );
-    m.drive(&deskew_chain, &cells.output("vec_o").concat(&m.lit(0, cols * lp)));
-    let bottom = deskew_chain.slice((cols + 1) * cols * lp - 1, cols * cols * lp).named("bottom");
+    let bottom = deskewed_mesh(&m, p, &act_q, &sw_q, &top, &shift)?;
 
     m.section(
         "Accumulator ring: the de-skewed bottom row of an issue at cycle t arrives at\n\
          t + rows + cols + 1 with its control word (bottom_*); the ring row is read one cycle\n\
          earlier (ctl_delay_out) and written back with the column sums added.",
     );
-    let ctl_cell = delay_cell("vdx_systolic_ctl_stage", ctl.width())?;
+    let ctl_cell = delay_cell(<SystolicParams as BlockParams>::BLOCK, "vdx_systolic_ctl_stage", ctl.width())?;
     let ctl_pre = delay_line(&m, "ctl_delay", &ctl_cell, &ctl_q, rows + cols - 1);
     let ctl_b = m.reg("ctl_bottom", ctl.width(), Reset::Zero);
     m.next(&ctl_b, &ctl_pre);

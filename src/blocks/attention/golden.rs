@@ -1,0 +1,228 @@
+//! Golden model of `spatial_attention`: the blocks a command computes, the streams a host sends,
+//! the bit-exact outputs (integer scores, the `online_softmax` row unit's model, integer `P·V`,
+//! the rescaled accumulator, the final `1/l`), an f64 exact attention to measure them against,
+//! and a cycle model.
+
+use super::{KV_WIDTH, SpatialAttentionParams};
+use crate::blocks::softmax::golden::{Beat, RowUnit};
+use crate::blocks::systolic::golden::Packer;
+use rand::RngExt;
+use rand::rngs::StdRng;
+
+/// One head's operands: `rows × d` queries, `keys × d` keys and values (row-major, signed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// Query rows.
+    pub q: Vec<Vec<i64>>,
+    /// Key rows: at least every key of every block the command computes.
+    pub k: Vec<Vec<i64>>,
+    /// Value rows, as many as key rows.
+    pub v: Vec<Vec<i64>>,
+}
+
+/// One command: a query tile of every lane against its key sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Query rows of the tile (1..=bq).
+    pub rows: usize,
+    /// Keys that count (1..=max_keys).
+    pub len: usize,
+    /// Causal mask: row `i` sees keys `0..=q_pos + i`.
+    pub causal: bool,
+    /// Position of the tile's first query row.
+    pub q_pos: usize,
+    /// One head per lane.
+    pub heads: Vec<Head>,
+}
+
+impl Job {
+    /// Keys past which no row of the tile looks.
+    pub fn limit(&self) -> usize {
+        if self.causal { self.len.min(self.q_pos + self.rows) } else { self.len }
+    }
+
+    /// Keys that count for row `i`.
+    pub fn row_limit(&self, i: usize) -> usize {
+        if self.causal { self.len.min(self.q_pos + i + 1) } else { self.len }
+    }
+
+    /// Key blocks the command computes.
+    pub fn blocks(&self, p: &SpatialAttentionParams) -> usize {
+        self.limit().div_ceil(p.bk as usize)
+    }
+
+    /// Whether key `j` counts for row `i`.
+    pub fn counts(&self, i: usize, j: usize) -> bool {
+        j < self.row_limit(i)
+    }
+
+    /// Multiply-accumulates of both meshes over the blocks computed.
+    pub fn macs(&self, p: &SpatialAttentionParams) -> u64 {
+        (self.rows * self.blocks(p)) as u64 * p.peak_macs()
+    }
+
+    /// A job of random operands: queries of `q_width` bits, keys and values of 8; key rows for
+    /// every block computed (padding past `len` is random too, the hardware must ignore it).
+    pub fn random(
+        p: &SpatialAttentionParams,
+        rng: &mut StdRng,
+        rows: usize,
+        len: usize,
+        causal: bool,
+        q_pos: usize,
+    ) -> Job {
+        let mut job = Job { rows, len, causal, q_pos, heads: Vec::new() };
+        let keys = job.blocks(p) * p.bk as usize;
+        let d = p.d as usize;
+        let qmax = 1i64 << (p.q_width - 1);
+        let vmax = 1i64 << (KV_WIDTH - 1);
+        let mut matrix = |n: usize, max: i64| -> Vec<Vec<i64>> {
+            (0..n).map(|_| (0..d).map(|_| rng.random_range(-max..max)).collect()).collect()
+        };
+        for _ in 0..p.lanes {
+            let (q, k, v) = (matrix(rows, qmax), matrix(keys, vmax), matrix(keys, vmax));
+            job.heads.push(Head { q, k, v });
+        }
+        job
+    }
+}
+
+/// `O[i][c] · 2^out_frac` from an accumulator, `1/l ≈ inv_l · 2^-(recip_frac + inv_exp)` and the
+/// probabilities' `2^-prob_width`: `o · inv_l >> s` rounded half up, saturated to `out_width`.
+pub fn normalise(p: &SpatialAttentionParams, o: i64, inv_l: u64, inv_exp: i64) -> i64 {
+    let sp = p.softmax();
+    let s = i64::from(sp.prob_width + sp.recip_frac()) + inv_exp - i64::from(p.out_frac);
+    let product = i128::from(o) * i128::from(inv_l);
+    let rounded = ((product >> (s - 1)) + 1) >> 1;
+    let top = (1i128 << (p.out_width - 1)) - 1;
+    rounded.clamp(-top - 1, top) as i64
+}
+
+/// One head of a job through the lane, bit for bit: the output rows (`rows × d`, in units of
+/// `2^-out_frac`).
+pub fn run_head(p: &SpatialAttentionParams, job: &Job, head: &Head) -> Vec<Vec<i64>> {
+    let (d, bk) = (p.d as usize, p.bk as usize);
+    let mut unit = RowUnit::new(&p.softmax());
+    let blocks = job.blocks(p);
+    let mut acc = vec![vec![0i64; d]; job.rows];
+    let mut out = vec![vec![0i64; d]; job.rows];
+    for b in 0..blocks {
+        for i in 0..job.rows {
+            let keys = b * bk..(b + 1) * bk;
+            let scores: Vec<i64> =
+                keys.clone().map(|j| (0..d).map(|k| head.q[i][k] * head.k[j][k]).sum()).collect();
+            let keep: Vec<bool> = keys.clone().map(|j| job.counts(i, j)).collect();
+            let beat = Beat { scores, keep, row: i as u64, first: b == 0, last: b + 1 == blocks };
+            let r = unit.beat(&beat);
+            for c in 0..d {
+                let pv: i64 = keys.clone().zip(&r.prob).map(|(j, &pj)| pj as i64 * head.v[j][c]).sum();
+                acc[i][c] = if b == 0 { pv } else { (acc[i][c] >> r.shift.min(63)) + pv };
+                if r.last {
+                    out[i][c] = normalise(p, acc[i][c], r.inv_l, r.inv_exp);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Exact attention in f64 on the same integer operands, with the exact `scale` (base 2):
+/// `O[i] = Σ_j 2^(s_ij · scale − max) V[j] / Σ_j 2^(s_ij · scale − max)` over the keys that count.
+pub fn reference_head(p: &SpatialAttentionParams, job: &Job, head: &Head) -> Vec<Vec<f64>> {
+    let d = p.d as usize;
+    (0..job.rows)
+        .map(|i| {
+            let keys = job.row_limit(i);
+            let y: Vec<f64> = (0..keys)
+                .map(|j| (0..d).map(|k| (head.q[i][k] * head.k[j][k]) as f64).sum::<f64>() * p.scale)
+                .collect();
+            let top = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = y.iter().map(|v| (v - top).exp2()).collect();
+            let l: f64 = e.iter().sum();
+            (0..d).map(|c| (0..keys).map(|j| e[j] * head.v[j][c] as f64).sum::<f64>() / l).collect()
+        })
+        .collect()
+}
+
+/// One command on `cmd_*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Command {
+    /// `rows - 1`.
+    pub rows_minus_1: u64,
+    /// `len - 1`.
+    pub len_minus_1: u64,
+    /// Causal mask.
+    pub causal: bool,
+    /// Position of the first query row.
+    pub q_pos: u64,
+}
+
+/// One output beat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutBeat {
+    /// `out_data_o` as words.
+    pub data: Vec<u32>,
+    /// `out_last_o`.
+    pub last: bool,
+}
+
+/// Everything a host sends for a list of jobs, and what it gets back.
+#[derive(Debug, Clone, Default)]
+pub struct Streams {
+    /// One command per job.
+    pub commands: Vec<Command>,
+    /// Query beats.
+    pub q: Vec<Vec<u32>>,
+    /// Key beats (transposed blocks).
+    pub k: Vec<Vec<u32>>,
+    /// Value beats.
+    pub v: Vec<Vec<u32>>,
+    /// Expected output beats.
+    pub out: Vec<OutBeat>,
+}
+
+/// Builds the streams of `jobs` (every lane's head side by side, lane 0 in the low bits) and the
+/// outputs the golden model expects.
+pub fn streams(p: &SpatialAttentionParams, jobs: &[Job]) -> Streams {
+    let (d, bk) = (p.d as usize, p.bk as usize);
+    let mut s = Streams::default();
+    for job in jobs {
+        assert!(job.rows >= 1 && job.rows as u64 <= p.bq, "rows out of range");
+        assert!(job.len >= 1 && job.len as u64 <= p.max_keys && (job.q_pos as u64) < p.max_keys);
+        s.commands.push(Command {
+            rows_minus_1: job.rows as u64 - 1,
+            len_minus_1: job.len as u64 - 1,
+            causal: job.causal,
+            q_pos: job.q_pos as u64,
+        });
+        let beat = |f: &dyn Fn(&Head, &mut Packer)| {
+            let mut pk = Packer::default();
+            job.heads.iter().for_each(|h| f(h, &mut pk));
+            pk.finish()
+        };
+        for i in 0..job.rows {
+            s.q.push(beat(&|h, pk| h.q[i].iter().for_each(|&x| pk.put(x, p.q_width))));
+        }
+        for b in 0..job.blocks(p) {
+            for t in 0..d {
+                s.k.push(beat(&|h, pk| (0..bk).for_each(|c| pk.put(h.k[b * bk + c][d - 1 - t], KV_WIDTH))));
+            }
+            for t in 0..bk {
+                s.v.push(beat(&|h, pk| h.v[b * bk + bk - 1 - t].iter().for_each(|&x| pk.put(x, KV_WIDTH))));
+            }
+        }
+        let outs: Vec<Vec<Vec<i64>>> = job.heads.iter().map(|h| run_head(p, job, h)).collect();
+        for i in 0..job.rows {
+            let mut pk = Packer::default();
+            outs.iter().for_each(|o| o[i].iter().for_each(|&x| pk.put(x, p.out_width)));
+            s.out.push(OutBeat { data: pk.finish(), last: i + 1 == job.rows });
+        }
+    }
+    s
+}
+
+/// Cycles with both meshes doing useful work every cycle: the blocks' multiply-accumulates over
+/// the lane's peak.
+pub fn ideal_cycles(p: &SpatialAttentionParams, jobs: &[Job]) -> u64 {
+    jobs.iter().map(|j| j.macs(p)).sum::<u64>() / p.peak_macs()
+}
