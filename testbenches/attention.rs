@@ -47,3 +47,22 @@ fn verilator_matches_the_golden_model_under_backpressure() {
         assert!(s.commands.iter().filter(|c| c.causal).count() > 5);
     }
 }
+
+/// At full pace the cycle model gives every output transfer's cycle exactly.
+#[test]
+fn cycle_model_is_exact_at_full_pace() {
+    if !common::verilator() {
+        return;
+    }
+    use rand::SeedableRng;
+    use vdx::blocks::attention::golden::predict;
+    use vdx::blocks::attention::tb::{Hard, random_job};
+    for (p, seed) in [(small(), 3), (SpatialAttentionParams { d: 3, bk: 5, bq: 4, ..small() }, 4)] {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let jobs: Vec<_> = (0..12).map(|_| random_job(&p, &mut rng, 17, Hard::None)).collect();
+        let mut bench = AttentionBench::new(&p, &jobs, Pace::FULL);
+        run_until_done(&mut dut(&p), &mut bench, 100_000, seed).unwrap();
+        let want = predict(&p, &jobs);
+        assert_eq!(bench.out_cycles, want.out_cycles, "{p:?}");
+    }
+}

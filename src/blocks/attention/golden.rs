@@ -226,3 +226,145 @@ pub fn streams(p: &SpatialAttentionParams, jobs: &[Job]) -> Streams {
 pub fn ideal_cycles(p: &SpatialAttentionParams, jobs: &[Job]) -> u64 {
     jobs.iter().map(|j| j.macs(p)).sum::<u64>() / p.peak_macs()
 }
+
+/// What the cycle model predicts for a list of jobs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Cycle of every output transfer (cycle 0 is the reset cycle).
+    pub out_cycles: Vec<u64>,
+    /// Cycles from the first after reset to the last output, inclusive.
+    pub cycles: u64,
+    /// Multiply-accumulates of the computed blocks over `cycles × peak`.
+    pub utilization: f64,
+}
+
+/// A block's descriptor in the cycle model.
+#[derive(Debug, Clone, Copy, Default)]
+struct Desc {
+    rows: u64,
+    first: bool,
+    last: bool,
+}
+
+/// Timing of the engine with every input stream always valid and `out` always ready, cycle by
+/// cycle. It follows the rules of the datasheet, not the registers of the RTL:
+/// - a command is taken when the key loader is idle; the loader loads the command's blocks, `d`
+///   beats each, a block starting `bk - 1` cycles after the previous switch at the earliest;
+/// - value rows are staged whenever the staging queue has room; a staged block is shifted into
+///   the output mesh (`bk` cycles) `d - 1` cycles after that mesh switched, which happens
+///   [`SpatialAttentionParams::value_offset`] cycles after the score mesh did;
+/// - query rows enter the ring whenever it has room; a row is issued when it is in the ring,
+///   the tile's first block finds a free output row, and the last row of a block waits until the
+///   next block's keys are loaded and its values staged (it goes alone when nothing follows);
+///   a one-row block is followed by a spare cycle;
+/// - a row's output is read `value_offset + bk + d + 2` cycles after its last block's issue (or
+///   a cycle after the previous read) and leaves 3 cycles after the read.
+pub fn predict(p: &SpatialAttentionParams, jobs: &[Job]) -> Prediction {
+    let (d, bk, ring) = (u64::from(p.d), u64::from(p.bk), p.ring_rows());
+    let depth = p.stage_rows();
+    let blocks: Vec<u64> = jobs.iter().map(|j| j.blocks(p) as u64).collect();
+    let total_k = blocks.iter().sum::<u64>() * d;
+    let total_v = blocks.iter().sum::<u64>() * bk;
+    let total_q: u64 = jobs.iter().map(|j| j.rows as u64).sum();
+    let offset = p.value_offset();
+    let write_after = offset + 1 + bk + d;
+    let (mut next_cmd, mut busy, mut c_rows, mut c_limit, mut key_base) = (0usize, false, 0u64, 0u64, 0u64);
+    let (mut k_sent, mut beat_k, mut have_k, mut guard_k) = (0u64, 0u64, false, 0u64);
+    let (mut v_sent, mut v_count, mut v_beat_in, mut v_blocks) = (0u64, 0u64, 0u64, 0u64);
+    let (mut beat_v, mut have_v, mut guard_v) = (0u64, false, 0u64);
+    let (mut q_sent, mut q_held) = (0u64, 0u64);
+    let (mut next, mut cur) = (Desc::default(), Desc::default());
+    let (mut active, mut row, mut cool, mut o_used) = (false, 0u64, false, 0u64);
+    let (mut ready_rows, mut outstanding, mut queued) = (0u64, 0u64, 0u64);
+    let mut switches: Vec<bool> = vec![false]; // by cycle
+    let mut finals: Vec<bool> = vec![false]; // a last-block row issued, by cycle
+    let mut reads: Vec<bool> = vec![false];
+    let mut out_cycles = Vec::new();
+    let mut cycle = 0u64;
+    while (out_cycles.len() as u64) < total_q {
+        cycle += 1;
+        assert!(cycle < 1 << 40, "the cycle model does not finish");
+        let past = |v: &Vec<bool>, back: u64| cycle >= back && v[(cycle - back) as usize];
+        // Combinational decisions of this cycle.
+        let cmd_fire = next_cmd < jobs.len() && !busy;
+        let k_ready = busy && !have_k && (beat_k != 0 || guard_k == 0);
+        let k_fire = k_ready && k_sent < total_k;
+        let k_loaded = k_fire && beat_k == d - 1;
+        let last_block = key_base + bk >= c_limit;
+        let v_push = v_sent < total_v && v_count < depth;
+        let v_fire = !have_v && (beat_v != 0 || (guard_v == 0 && v_count >= bk));
+        let v_loaded = v_fire && beat_v == bk - 1;
+        let pv_switch = past(&switches, offset);
+        let next_ok = have_k && v_blocks != 0;
+        let at_last = row + 1 == cur.rows;
+        let nothing_next = !busy && !have_k;
+        let space = !cur.first || o_used < ring;
+        let row_fire = active && !cool && space && row < q_held && (!at_last || next_ok || nothing_next);
+        let switch = (row_fire && at_last && next_ok) || (!active && next_ok && !cool);
+        let block_done = row_fire && at_last;
+        let tile_end = block_done && cur.last;
+        let final_issue = row_fire && cur.last;
+        let q_push = q_sent < total_q && q_held < ring;
+        let read = ready_rows != 0 && outstanding < 4;
+        let pop = queued != 0;
+        if pop {
+            out_cycles.push(cycle);
+        }
+        let final_write = past(&finals, write_after);
+        let push = past(&reads, 2);
+        // Register updates at the end of the cycle.
+        if cmd_fire {
+            let j = &jobs[next_cmd];
+            next_cmd += 1;
+            (busy, c_rows, c_limit, key_base) = (true, j.rows as u64, j.limit() as u64, 0);
+        } else if k_loaded {
+            next = Desc { rows: c_rows, first: key_base == 0, last: last_block };
+            busy = !last_block;
+            key_base += bk;
+        }
+        if k_fire {
+            k_sent += 1;
+            beat_k = if k_loaded { 0 } else { beat_k + 1 };
+        }
+        have_k = if k_loaded { true } else { have_k && !switch };
+        guard_k = if switch { bk.saturating_sub(2) } else { guard_k.saturating_sub(1) };
+        if v_push {
+            v_sent += 1;
+            if v_beat_in == bk - 1 {
+                v_beat_in = 0;
+                v_blocks += 1;
+            } else {
+                v_beat_in += 1;
+            }
+        }
+        v_blocks -= u64::from(switch);
+        v_count = v_count + u64::from(v_push) - u64::from(v_fire);
+        if v_fire {
+            beat_v = if v_loaded { 0 } else { beat_v + 1 };
+        }
+        have_v = if v_loaded { true } else { have_v && !pv_switch };
+        guard_v = if pv_switch { d.saturating_sub(2) } else { guard_v.saturating_sub(1) };
+        let released = if tile_end { cur.rows } else { 0 };
+        q_held = q_held + u64::from(q_push) - released;
+        q_sent += u64::from(q_push);
+        o_used = o_used + u64::from(row_fire && cur.first) - u64::from(read);
+        ready_rows = ready_rows + u64::from(final_write) - u64::from(read);
+        outstanding = outstanding + u64::from(read) - u64::from(pop);
+        queued = queued + u64::from(push) - u64::from(pop);
+        cool = block_done && cur.rows == 1;
+        if switch {
+            cur = next;
+            active = true;
+            row = 0;
+        } else {
+            active = active && !block_done;
+            row += u64::from(row_fire);
+        }
+        switches.push(switch);
+        finals.push(final_issue);
+        reads.push(read);
+    }
+    let cycles = out_cycles.last().copied().unwrap_or(0);
+    let macs: u64 = jobs.iter().map(|j| j.macs(p)).sum();
+    Prediction { out_cycles, cycles, utilization: macs as f64 / (cycles as f64 * p.peak_macs() as f64) }
+}
