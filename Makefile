@@ -4,7 +4,7 @@ CARGO ?= cargo
 export VDX_CACHE_DIR ?= $(CURDIR)/target/vdx-cache
 VDX := target/release/vdx
 
-.PHONY: setup build demo lint test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic clean
+.PHONY: setup build demo lint test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic bench-attention qor-attention clean
 
 setup:
 	@scripts/setup.sh
@@ -13,10 +13,14 @@ build:
 	$(CARGO) build --release
 
 # Generates the default dies and co-simulates every available block of them against its golden
-# model (20,000 cycles each: the 128x128 array's model build is most of the time).
+# model (20,000 cycles each: the 128x128 array's model build is most of the time). The attention
+# engine runs with 16x16 meshes here: a lane of two 128x128 meshes takes over 5 minutes to build
+# (`vdx sim --block sae` runs it as configured).
 demo: setup build
 	$(VDX) gen
-	$(VDX) sim --cycles 20000
+	$(VDX) sim --die utility --cycles 20000
+	$(VDX) sim --block mesh --cycles 20000
+	$(VDX) sim --block sae --set d=16 --set bk=16 --set bq=64 --cycles 20000
 
 # Verilator -Wall and the Yosys check on every module of the default dies.
 lint: setup build
@@ -25,6 +29,17 @@ lint: setup build
 
 test: setup
 	$(CARGO) test --release
+
+# Spatial attention: accuracy, co-simulated utilization and the cycle model at the default engine.
+bench-attention: setup build
+	$(VDX) bench attention
+
+# Area and timing of the softmax row unit at bk = 16 (two row states: the state SRAM is a macro)
+# and of one PE row of each mesh of the default lane.
+qor-attention: setup build
+	$(VDX) synth --block online_softmax --set row_width=16 --set max_rows=2 --out rtl_out/qor/softmax16
+	$(VDX) synth --block spatial_attention --top vdx_systolic_row_19a268b5 --out rtl_out/qor/score_row
+	$(VDX) synth --block spatial_attention --top vdx_systolic_row_9eb1ca68 --out rtl_out/qor/value_row
 
 bench-cosim: setup build
 	$(VDX) bench cosim

@@ -172,6 +172,17 @@ enum BenchCommand {
         #[arg(long, default_value = "bench/results/softmax.json")]
         out: PathBuf,
     },
+    /// Spatial attention: output error against f64 exact attention (d = 64, 128; N = 1,024,
+    /// 14,400), MAC utilization from co-simulated cycle counts of a 16x16 lane with the cycle
+    /// model's error, and the cycle model at the default engine (TOPS at the config's clock).
+    Attention {
+        /// Query rows per accuracy case.
+        #[arg(long, default_value_t = 64)]
+        rows: usize,
+        /// JSON output file.
+        #[arg(long, default_value = "bench/results/attention.json")]
+        out: PathBuf,
+    },
     /// Co-simulation speed: Rust harness (batched and per-call) vs a C++ Verilator testbench.
     Cosim {
         /// Cycles per measurement.
@@ -225,6 +236,20 @@ fn run(cli: Cli) -> Result<()> {
                 vdx::blocks::softmax::bench::run(rows, seed, &|what| bar.set_message(what.to_string()));
             bar.finish_and_clear();
             print!("{}", vdx::blocks::softmax::bench::format_report(&report));
+            write_json(&out, &report)
+        }
+        Command::Bench { command: BenchCommand::Attention { rows, out } } => {
+            if rows == 0 {
+                bail!("--rows: 0 rows measure nothing");
+            }
+            use vdx::blocks::attention::{SpatialAttentionParams, bench};
+            let clock = load_config(None)?.clock_mhz;
+            let bar = spinner("attention bench".into());
+            let report = bench::run(&SpatialAttentionParams::default(), clock, rows, &|what| {
+                bar.set_message(what.to_string())
+            })?;
+            bar.finish_and_clear();
+            print!("{}", bench::format_report(&report));
             write_json(&out, &report)
         }
         Command::Bench { command: BenchCommand::SguStats { samples, out } } => {
@@ -398,7 +423,8 @@ fn sim_cmd(select: &SelectArgs, cycles: u64, seed: u64, trace: Option<&Path>) ->
                 Ok(r) => (
                     "PASS".to_string(),
                     format!(
-                        "{} checks, {}, model ready in {:.1} s{}",
+                        "{}{} checks, {}, model ready in {:.1} s{}",
+                        if r.scope.is_empty() { String::new() } else { format!("{}: ", r.scope) },
                         r.checks,
                         if r.cycles_per_second >= 1e5 {
                             format!("{:.2} Mcycles/s", r.cycles_per_second / 1e6)

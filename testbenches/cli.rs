@@ -381,3 +381,28 @@ fn online_softmax_bad_parameters_name_their_field_and_write_nothing() {
     let (ok, stdout, stderr) = vdx(&["doc", "online_softmax"], tmp.path());
     assert!(ok && stdout.contains("Denominator, exactly"), "{stdout}{stderr}");
 }
+
+#[test]
+fn spatial_attention_bad_parameters_name_their_field_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        (vec!["d=0"], "d: 0 is out of range 1..=256"),
+        (vec!["bk=512"], "bk: 512 keys per block do not fit a mesh"),
+        (vec!["prob_width=16"], "prob_width: 16-bit probabilities enter the output mesh as signed 17-bit"),
+        (vec!["d=256", "score_width=23"], "score_width: 23 bits overflow at d = 256"),
+        (vec!["bk=64", "max_keys=32"], "max_keys: 32 is shorter than one block"),
+        (vec!["segments=3"], "segments: 3 must be a power of two"),
+        (vec!["bq=100"], "bq: 100 must be a power of two"),
+    ];
+    for (sets, want) in cases {
+        let mut args = vec!["gen", "--block", "spatial_attention", "--out", "o"];
+        for s in &sets {
+            args.extend(["--set", s]);
+        }
+        let (ok, _, stderr) = vdx(&args, tmp.path());
+        assert!(!ok && stderr.contains(want), "{sets:?}: expected `{want}` in:\n{stderr}");
+        assert!(!tmp.path().join("o").exists(), "{sets:?} wrote output");
+    }
+    let (ok, stdout, stderr) = vdx(&["doc", "spatial_attention"], tmp.path());
+    assert!(ok && stdout.contains("Double buffering"), "{stdout}{stderr}");
+}

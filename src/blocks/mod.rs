@@ -120,6 +120,8 @@ pub struct CosimReport {
     pub build_seconds: f64,
     /// Simulated cycles per wall-clock second, compare included.
     pub cycles_per_second: f64,
+    /// What part of the configured block ran, when not all of it (empty: all of it).
+    pub scope: String,
 }
 
 /// Co-simulates `module` under Verilator (cached build) against `bench` for `run.cycles` cycles.
@@ -147,7 +149,14 @@ pub fn cosim_verilator(
     if let Some(path) = &run.trace {
         dut.write_run_vcd(path)?;
     }
-    Ok(CosimReport { module: src.top, cycles: run.cycles, checks, build_seconds, cycles_per_second })
+    Ok(CosimReport {
+        module: src.top,
+        cycles: run.cycles,
+        checks,
+        build_seconds,
+        cycles_per_second,
+        scope: String::new(),
+    })
 }
 
 /// The typed parameters of an implemented block, and what can be done with them.

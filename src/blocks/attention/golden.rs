@@ -61,6 +61,23 @@ impl Job {
         (self.rows * self.blocks(p)) as u64 * p.peak_macs()
     }
 
+    /// A job's shape without operands (enough for [`predict`]).
+    pub fn shape(rows: usize, len: usize, causal: bool, q_pos: usize) -> Job {
+        Job { rows, len, causal, q_pos, heads: Vec::new() }
+    }
+
+    /// A whole attention over `n` tokens in tiles of `bq` queries: tile `t` holds queries
+    /// `t·bq ..` against all `n` keys (causal: against keys up to each query).
+    pub fn whole(p: &SpatialAttentionParams, n: usize, causal: bool) -> Vec<Job> {
+        let bq = p.bq as usize;
+        (0..n.div_ceil(bq)).map(|t| Job::shape(bq.min(n - t * bq), n, causal, t * bq)).collect()
+    }
+
+    /// The same shape with random operands (see [`Job::random`]).
+    pub fn with_operands(&self, p: &SpatialAttentionParams, rng: &mut StdRng) -> Job {
+        Job::random(p, rng, self.rows, self.len, self.causal, self.q_pos)
+    }
+
     /// A job of random operands: queries of `q_width` bits, keys and values of 8; key rows for
     /// every block computed (padding past `len` is random too, the hardware must ignore it).
     pub fn random(
@@ -71,7 +88,7 @@ impl Job {
         causal: bool,
         q_pos: usize,
     ) -> Job {
-        let mut job = Job { rows, len, causal, q_pos, heads: Vec::new() };
+        let mut job = Job::shape(rows, len, causal, q_pos);
         let keys = job.blocks(p) * p.bk as usize;
         let d = p.d as usize;
         let qmax = 1i64 << (p.q_width - 1);

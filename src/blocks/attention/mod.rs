@@ -58,6 +58,7 @@
 //! [`SpatialAttentionParams::row_latency`] cycles after its last block's query row entered the
 //! score mesh. [`golden::predict`] gives the cycle count of a command stream.
 
+pub mod bench;
 pub mod golden;
 pub mod rtl;
 pub mod tb;
