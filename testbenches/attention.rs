@@ -119,3 +119,33 @@ fn verilog_grows_with_distinct_modules_not_with_lanes_or_meshes() {
     assert!(l * 100 < s * 125, "{l} vs {s} bytes");
     assert!(seconds < 2.0, "{seconds:.2} s to build and emit the default engine");
 }
+
+/// At full pace the cycle model gives every output transfer's cycle exactly.
+#[test]
+fn cycle_model_is_exact_at_full_pace() {
+    if !common::verilator() {
+        return;
+    }
+    use rand::SeedableRng;
+    use vdx::blocks::attention::golden::predict;
+    use vdx::blocks::attention::tb::{Hard, random_job};
+    for (p, seed) in [(small(), 3), (SpatialAttentionParams { d: 3, bk: 5, bq: 4, ..small() }, 4)] {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let jobs: Vec<_> = (0..12).map(|_| random_job(&p, &mut rng, 17, Hard::None)).collect();
+        let mut bench = AttentionBench::new(&p, &jobs, Pace::FULL);
+        run_until_done(&mut dut(&p), &mut bench, 100_000, seed).unwrap();
+        let want = predict(&p, &jobs);
+        assert_eq!(bench.out_cycles, want.out_cycles, "{p:?}");
+    }
+    // Whole attentions, full and causal, tiles back to back.
+    let p = SpatialAttentionParams { lanes: 1, d: 8, bk: 8, bq: 16, max_keys: 128, ..small() };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+    let mut dut = dut(&p);
+    for causal in [false, true] {
+        let shape = vdx::blocks::attention::golden::Job::whole(&p, 70, causal);
+        let jobs: Vec<_> = shape.iter().map(|j| j.with_operands(&p, &mut rng)).collect();
+        let mut bench = AttentionBench::new(&p, &jobs, Pace::FULL);
+        run_until_done(&mut dut, &mut bench, 100_000, 6).unwrap();
+        assert_eq!(bench.out_cycles, predict(&p, &jobs).out_cycles, "causal {causal}");
+    }
+}

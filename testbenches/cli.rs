@@ -103,8 +103,8 @@ fn bad_overrides_and_selections_are_named() {
     let (ok, _, stderr) =
         vdx(&["gen", "--block", "xoshiro_lane", "--set", "lane=2000", "--out", "o"], tmp.path());
     assert!(!ok && stderr.contains("lane: 2000 is out of range 0..=1023"), "{stderr}");
-    let (ok, _, stderr) = vdx(&["gen", "--block", "spatial_attention"], tmp.path());
-    assert!(!ok && stderr.contains("--block spatial_attention: this block is not available"), "{stderr}");
+    let (ok, _, stderr) = vdx(&["gen", "--block", "temporal_attention"], tmp.path());
+    assert!(!ok && stderr.contains("--block temporal_attention: this block is not available"), "{stderr}");
     let (ok, _, stderr) = vdx(&["gen", "--die", "nope"], tmp.path());
     assert!(!ok && stderr.contains("no die `nope`; dies: compute0, compute1, compute2, utility"), "{stderr}");
     let (ok, _, stderr) = vdx(&["gen", "--set", "lane=1"], tmp.path());
@@ -118,8 +118,8 @@ fn gen_is_byte_identical_across_runs_and_reports_unavailable_blocks() {
     let (ok, stdout, stderr) = vdx(&["gen", "--out", "a"], tmp.path());
     assert!(ok, "{stderr}");
     assert!(stdout.contains("not available yet: d2d (ucie_adapter), tcu (timestep_cond)"), "{stdout}");
-    assert!(stdout.contains("not available yet: d2d (ucie_adapter), sae (spatial_attention)"), "{stdout}");
-    assert!(common::verilog_of(&tmp.path().join("a/compute0"), "vdx_systolic_pe").exists());
+    assert!(stdout.contains("not available yet: d2d (ucie_adapter), tae (temporal_attention)"), "{stdout}");
+    assert!(common::verilog_of(&tmp.path().join("a/compute0"), "vdx_systolic_ws").exists());
     assert!(vdx(&["gen", "--out", "b"], tmp.path()).0);
     for die in ["compute0", "compute1", "compute2", "utility"] {
         assert_eq!(listing(&tmp.path().join("a").join(die)), listing(&tmp.path().join("b").join(die)));

@@ -137,3 +137,37 @@ pub fn replay_differs(
     }
     Ok(None)
 }
+
+/// A [`CycleModel`] with a finite amount of work: it knows when everything it sends has come
+/// back and been checked.
+pub trait Drains: CycleModel {
+    /// Whether all work has been sent and every result checked.
+    fn finished(&self) -> bool;
+    /// Results checked so far and results expected, for the message of a run out of cycles.
+    fn progress(&self) -> (usize, usize);
+}
+
+/// Runs `bench` on `dut` until it is [`Drains::finished`]. Fails on a mismatch (with a waveform
+/// of the failing run), on a stall the bench detects, or when `max_cycles` pass first. Returns
+/// the cycles simulated.
+pub fn run_until_done(
+    dut: &mut super::verilator::VerilatorDut,
+    bench: &mut dyn Drains,
+    max_cycles: u64,
+    seed: u64,
+) -> Result<u64, SimError> {
+    let start = dut.cycles_run();
+    while !bench.finished() {
+        let used = dut.cycles_run() - start;
+        if used >= max_cycles {
+            let (got, want) = bench.progress();
+            return Err(SimError::Design(format!("{got} of {want} results after {used} cycles")));
+        }
+        let model: &mut dyn CycleModel = bench;
+        run_checked(dut, model, (max_cycles - used).min(1000), seed).map_err(|e| match e {
+            CheckError::Diverged(d) => dut.mismatch_at(seed, d.cycle, d.to_string()),
+            CheckError::Sim(e) => e,
+        })?;
+    }
+    Ok(dut.cycles_run() - start)
+}

@@ -7,9 +7,9 @@ use super::SpatialAttentionParams;
 use super::golden::{self, Head, Job, Streams};
 use crate::blocks::systolic::golden::unpack;
 use crate::blocks::{BlockParams, CosimReport, CosimRun};
-use crate::sim::check::{CheckError, CycleModel, run_checked};
-use crate::sim::verilator::VerilatorDut;
-use crate::sim::{CycleSim, PortLayout, SimError, Slot};
+pub use crate::sim::check::run_until_done;
+use crate::sim::check::{CycleModel, Drains};
+use crate::sim::{PortLayout, SimError, Slot};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -326,30 +326,14 @@ impl CycleModel for AttentionBench {
     }
 }
 
-/// Runs `bench` on `dut` until every queued output is back. Fails on a mismatch (with a
-/// waveform), on a stall, or when `max_cycles` pass first. Returns the cycles simulated.
-pub fn run_until_done(
-    dut: &mut VerilatorDut,
-    bench: &mut AttentionBench,
-    max_cycles: u64,
-    seed: u64,
-) -> Result<u64, SimError> {
-    let start = dut.cycles_run();
-    while !bench.finished() {
-        let used = dut.cycles_run() - start;
-        if used >= max_cycles {
-            return Err(SimError::Design(format!(
-                "{} of {} outputs after {used} cycles",
-                bench.results,
-                bench.streams.out.len()
-            )));
-        }
-        run_checked(dut, bench, (max_cycles - used).min(1000), seed).map_err(|e| match e {
-            CheckError::Diverged(d) => dut.mismatch_at(seed, d.cycle, d.to_string()),
-            CheckError::Sim(e) => e,
-        })?;
+impl Drains for AttentionBench {
+    fn finished(&self) -> bool {
+        AttentionBench::finished(self)
     }
-    Ok(dut.cycles_run() - start)
+
+    fn progress(&self) -> (usize, usize) {
+        (self.results, self.streams.out.len())
+    }
 }
 
 /// Builds the engine with one lane (every lane is the same module, fed the same control and run

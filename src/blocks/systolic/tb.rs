@@ -5,9 +5,9 @@
 use super::SystolicParams;
 use super::golden::{self, Gemm, Streams};
 use crate::blocks::{BlockParams, CosimReport, CosimRun};
-use crate::sim::check::{CheckError, CycleModel, run_checked};
-use crate::sim::verilator::VerilatorDut;
-use crate::sim::{CycleSim, PortLayout, SimError, Slot};
+pub use crate::sim::check::run_until_done;
+use crate::sim::check::{CycleModel, Drains};
+use crate::sim::{PortLayout, SimError, Slot};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -336,29 +336,12 @@ pub fn random_gemms(
         .collect()
 }
 
-/// Runs `bench` on `dut` until every queued result is back. Fails on a mismatch (with a
-/// waveform), on a stall the bench detects, or when `max_cycles` pass first. Returns the cycles
-/// simulated.
-pub fn run_until_done(
-    dut: &mut VerilatorDut,
-    bench: &mut SystolicBench,
-    max_cycles: u64,
-    seed: u64,
-) -> Result<u64, SimError> {
-    let start = dut.cycles_run();
-    while !bench.finished() {
-        let used = dut.cycles_run() - start;
-        if used >= max_cycles {
-            return Err(SimError::Design(format!(
-                "{} of {} results after {used} cycles",
-                bench.results,
-                bench.streams.results.len()
-            )));
-        }
-        run_checked(dut, bench, (max_cycles - used).min(1000), seed).map_err(|e| match e {
-            CheckError::Diverged(d) => dut.mismatch_at(seed, d.cycle, d.to_string()),
-            CheckError::Sim(e) => e,
-        })?;
+impl Drains for SystolicBench {
+    fn finished(&self) -> bool {
+        SystolicBench::finished(self)
     }
-    Ok(dut.cycles_run() - start)
+
+    fn progress(&self) -> (usize, usize) {
+        (self.results, self.streams.results.len())
+    }
 }
