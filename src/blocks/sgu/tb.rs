@@ -188,13 +188,9 @@ impl CycleModel for SguBench {
     }
 }
 
-/// The signed `width`-bit field at bit `lo` of a little-endian word vector.
+/// The signed `width`-bit field at bit `lo` of little-endian words.
 fn field(words: &[u32], lo: u32, width: u32) -> i64 {
-    let mut v: u64 = 0;
-    for b in 0..width {
-        let bit = lo + b;
-        v |= u64::from((words[(bit / 32) as usize] >> (bit % 32)) & 1) << b;
-    }
+    let v = crate::blocks::systolic::golden::unpack(words, lo, width);
     ((v << (64 - width)) as i64) >> (64 - width)
 }
 

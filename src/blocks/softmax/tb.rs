@@ -7,6 +7,7 @@
 use super::OnlineSoftmaxParams;
 use super::golden::{Beat, BeatOut, RowUnit};
 use super::rtl::STAGES;
+use crate::blocks::systolic::golden::{pack, unpack};
 use crate::blocks::{BlockParams, CosimReport, CosimRun};
 use crate::sim::check::CycleModel;
 use crate::sim::{PortLayout, SimError, Slot};
@@ -249,7 +250,7 @@ impl SoftmaxBench {
         let w = params.prob_width;
         let probs = p.out_prob.get_words(outputs);
         for (j, &pj) in want.prob.iter().enumerate() {
-            let got = bits(probs, j as u32 * w, w);
+            let got = unpack(probs, j as u32 * w, w);
             if got != pj {
                 return Some(format!("beat {index}: prob[{j}] = {got}, golden {pj}"));
             }
@@ -272,26 +273,6 @@ impl SoftmaxBench {
             )
         })
     }
-}
-
-/// `width` bits at bit `lo` of little-endian words.
-fn bits(words: &[u32], lo: u32, width: u32) -> u64 {
-    (0..width).map(|b| u64::from((words[((lo + b) / 32) as usize] >> ((lo + b) % 32)) & 1) << b).sum()
-}
-
-/// Packs `values` of `width` bits each, value 0 lowest.
-fn pack(values: impl Iterator<Item = u64>, width: u32) -> Vec<u32> {
-    let mut words: Vec<u32> = Vec::new();
-    for (i, v) in values.enumerate() {
-        for b in 0..width {
-            let bit = i as u32 * width + b;
-            if words.len() <= (bit / 32) as usize {
-                words.push(0);
-            }
-            words[(bit / 32) as usize] |= (((v >> b) & 1) as u32) << (bit % 32);
-        }
-    }
-    words
 }
 
 impl CycleModel for SoftmaxBench {
@@ -323,9 +304,8 @@ impl CycleModel for SoftmaxBench {
             last: rng.random_bool(0.5),
         };
         let beat = if self.offering { &self.beats[self.next] } else { &junk };
-        let mask = if sw == 64 { u64::MAX } else { (1 << sw) - 1 };
-        p.in_score.set_words(frame, &pack(beat.scores.iter().map(|&x| x as u64 & mask), sw));
-        p.in_keep.set_words(frame, &pack(beat.keep.iter().map(|&k| u64::from(k)), 1));
+        p.in_score.set_words(frame, &pack(beat.scores.iter().copied(), sw));
+        p.in_keep.set_words(frame, &pack(beat.keep.iter().map(|&k| i64::from(k)), 1));
         p.in_row.set(frame, beat.row);
         p.in_first.set(frame, u64::from(beat.first));
         p.in_last.set(frame, u64::from(beat.last));

@@ -142,6 +142,13 @@ impl Packer {
     }
 }
 
+/// `values` of `width` bits each packed as [`Packer::put`] does, value 0 lowest.
+pub fn pack(values: impl IntoIterator<Item = i64>, width: u32) -> Vec<u32> {
+    let mut p = Packer::default();
+    values.into_iter().for_each(|v| p.put(v, width));
+    p.finish()
+}
+
 /// Reads the `width`-bit field starting at bit `at` of little-endian words (the inverse of
 /// [`Packer::put`]).
 pub fn unpack(words: &[u32], at: u32, width: u32) -> u64 {
