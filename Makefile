@@ -20,7 +20,7 @@ demo: setup build
 	$(VDX) gen
 	$(VDX) sim --die utility --cycles 20000
 	$(VDX) sim --block mesh --cycles 20000
-	$(VDX) sim --block sae --set d=16 --set bk=16 --set bq=64 --cycles 20000
+	$(VDX) sim --block sae --set d=16 --set bk=16 --set bq=128 --cycles 20000
 
 # Verilator -Wall and the Yosys check on every module of the default dies.
 lint: setup build
