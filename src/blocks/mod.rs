@@ -10,6 +10,7 @@ pub mod noise_buffer;
 pub mod sgu;
 pub mod softmax;
 pub mod systolic;
+pub mod walker;
 pub mod xoshiro;
 
 use crate::hdl::{HdlError, Module};
@@ -310,6 +311,13 @@ pub static REGISTRY: &[BlockEntry] = &[
         kind: Some(&KindOf::<softmax::OnlineSoftmaxParams>(PhantomData)),
         planned: &[],
         datasheet: include_str!("softmax/mod.rs"),
+    },
+    BlockEntry {
+        name: walker::StrideWalkerParams::BLOCK,
+        summary: walker::StrideWalkerParams::SUMMARY,
+        kind: Some(&KindOf::<walker::StrideWalkerParams>(PhantomData)),
+        planned: &[],
+        datasheet: include_str!("walker/mod.rs"),
     },
     BlockEntry {
         name: attention::SpatialAttentionParams::BLOCK,
