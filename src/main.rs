@@ -600,8 +600,27 @@ fn lint_cmd(root: &Path) -> Result<()> {
         let dirs: Vec<String> = t.folders.iter().map(|f| f.display().to_string()).collect();
         format!("{} ({})", t.module, dirs.join(", "))
     };
-    let jobs: Vec<(String, String, Vec<PathBuf>)> =
-        roots.iter().map(|t| (label(t), t.module.clone(), t.files.clone())).collect();
+    // A hierarchy too large to elaborate is linted against port stubs of its children (each of
+    // which is a root of its own).
+    let stubs = tempfile::tempdir().context("creating a folder for lint stubs")?;
+    let mut jobs: Vec<(String, String, Vec<PathBuf>)> = Vec::new();
+    for t in &roots {
+        let mut files = t.files.clone();
+        if t.in_pieces() {
+            files = Vec::new();
+            for (child, file) in &t.children {
+                let text =
+                    std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+                let stub = vdx::flows::lint::port_stub(&text, child)
+                    .with_context(|| format!("{}: no `module {child} (` header", file.display()))?;
+                let path = stubs.path().join(format!("{child}.v"));
+                std::fs::write(&path, stub).with_context(|| format!("writing {}", path.display()))?;
+                files.push(path);
+            }
+            files.extend(t.files.last().cloned());
+        }
+        jobs.push((label(t), t.module.clone(), files));
+    }
     let bar = spinner(format!(
         "linting {distinct} distinct module(s) of {} folder(s) as {} top(s)",
         folders.len(),
@@ -610,6 +629,15 @@ fn lint_cmd(root: &Path) -> Result<()> {
     let report = vdx::flows::lint::lint_each_labelled(&jobs)?;
     bar.finish_and_clear();
     println!("{}", vdx::flows::lint::format_report(&report));
+    for t in roots.iter().filter(|t| t.in_pieces()) {
+        let kids: Vec<&str> = t.children.iter().map(|(c, _)| c.as_str()).collect();
+        println!(
+            "{} ({} module instances elaborated) was linted against port stubs of {}, each linted on its own",
+            label(t),
+            t.elaborated,
+            kids.join(", ")
+        );
+    }
     for t in roots.iter().filter(|t| !t.covers.is_empty()) {
         println!(
             "{} also covers the {} module(s) below it: {}",

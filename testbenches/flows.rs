@@ -221,3 +221,38 @@ fn c_header_compiles_and_states_the_parameters() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(Command::new(tmp.path().join("t")).status().unwrap().success());
 }
+
+/// A hierarchy too large to elaborate is linted against port stubs of its children: a stub
+/// carries the child's ports exactly, so the parent lints clean against it, and a port the
+/// parent does not connect (here: one added to the stub) is still found. The
+/// manifest records each module's elaborated size, which decides the split.
+#[test]
+fn lint_against_port_stubs_checks_the_connections() {
+    if !common::lint_tools() {
+        return;
+    }
+    use vdx::blocks::BlockParams;
+    use vdx::blocks::attention::SpatialAttentionParams;
+    let tmp = tempfile::tempdir().unwrap();
+    let p = SpatialAttentionParams { lanes: 3, d: 2, bk: 2, bq: 2, max_keys: 16, ..Default::default() };
+    let emitted = vdx::hdl::Design::single(&p.build().unwrap()).emit();
+    let top = emitted.files.last().unwrap();
+    let lane = emitted.files.iter().find(|f| f.name.starts_with("vdx_attention_lane_")).unwrap();
+    let (top_name, lane_name) = (top.name.trim_end_matches(".v"), lane.name.trim_end_matches(".v"));
+    let lane_size = emitted.sizes[lane_name];
+    assert_eq!(emitted.sizes[top_name], 1 + 3 * lane_size, "three lanes and the top");
+    let stub = vdx::flows::lint::port_stub(&lane.text, lane_name).unwrap();
+    std::fs::write(tmp.path().join(&top.name), &top.text).unwrap();
+    let run = |stub: &str| {
+        std::fs::write(tmp.path().join(&lane.name), stub).unwrap();
+        let files = vec![tmp.path().join(&lane.name), tmp.path().join(&top.name)];
+        vdx::flows::lint::lint_each(&[(top_name.to_string(), files)]).unwrap()
+    };
+    let clean = run(&stub);
+    assert!(clean.is_clean(), "{}", vdx::flows::lint::format_report(&clean));
+    let extra = stub.replacen("  input  wire", "  input  wire        spare_i,\n  input  wire", 1);
+    assert_ne!(extra, stub, "the stub declares inputs:\n{stub}");
+    let broken = run(&extra);
+    let text = vdx::flows::lint::format_report(&broken);
+    assert!(!broken.is_clean() && text.contains("spare_i"), "{text}");
+}

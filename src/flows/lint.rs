@@ -177,6 +177,28 @@ pub fn lint_each_labelled(jobs: &[(String, String, Vec<PathBuf>)]) -> Result<Lin
     Ok(LintReport { modules: jobs.iter().map(|(l, _, _)| l.clone()).collect(), findings })
 }
 
+/// A port-only stand-in for `module` from its vdx-generated Verilog (the `module … );` header
+/// with nothing inside), marked `(* blackbox *)` for Yosys and with Verilator's undriven and unused
+/// warnings off: a top that instantiates it is linted against its ports without elaborating
+/// it. `None` when the text has no such header.
+pub fn port_stub(verilog: &str, module: &str) -> Option<String> {
+    let start = verilog.find(&format!("module {module} ("))?;
+    let end = start + verilog[start..].find("\n);")? + 3;
+    Some(format!(
+        "// port stub of {module} for linting the modules that instantiate it\n\
+         `default_nettype none\n\
+         /* verilator lint_off UNDRIVEN */\n\
+         /* verilator lint_off UNUSEDSIGNAL */\n\
+         (* blackbox *)\n\
+         {}\n\
+         endmodule\n\
+         /* verilator lint_on UNUSEDSIGNAL */\n\
+         /* verilator lint_on UNDRIVEN */\n\
+         `default_nettype wire\n",
+        &verilog[start..end]
+    ))
+}
+
 /// Lints every `*.v` file in `dir` (sorted by name), with every module declared in them as a top
 /// candidate.
 pub fn lint_dir(dir: &Path) -> Result<LintReport, LintError> {

@@ -271,7 +271,8 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
         .filter_map(|f| {
             let name = f.name.strip_suffix(".v")?.to_string();
             let instantiates = emitted.children.get(&name).cloned().unwrap_or_default();
-            Some(ManifestModule { name, file: f.name.clone(), instantiates })
+            let elaborated = emitted.sizes.get(&name).copied().unwrap_or(0);
+            Some(ManifestModule { name, file: f.name.clone(), instantiates, elaborated })
         })
         .collect();
     let manifest = Manifest {

@@ -67,6 +67,9 @@ pub struct Emitted {
     pub tops: Vec<EmittedTop>,
     /// Module name → the distinct modules it instantiates.
     pub children: BTreeMap<String, Vec<String>>,
+    /// Module name → module instances in its elaborated hierarchy, itself included (a generate
+    /// loop of `n` counts `n` times).
+    pub sizes: BTreeMap<String, u64>,
     /// Problems the emitter found: black boxes of one name with different ports or models, or a
     /// black box named like a generated module (only one of them can be simulated).
     pub issues: Vec<String>,
@@ -145,7 +148,14 @@ impl Design {
         // A file goes to synthesis when some top's synthesis needs it, else it is a model's.
         let synthesized: std::collections::BTreeSet<&String> = tops.iter().flat_map(|t| &t.files).collect();
         let (files, sim_models) = state.files.into_iter().partition(|f| synthesized.contains(&f.name));
-        Emitted { files, sim_models, tops, children: state.children, issues: state.issues }
+        Emitted {
+            files,
+            sim_models,
+            tops,
+            children: state.children,
+            sizes: state.sizes,
+            issues: state.issues,
+        }
     }
 }
 
@@ -238,6 +248,8 @@ struct EmitState {
     by_ptr: HashMap<*const ModuleData, String>,
     /// Final name → names of its direct children.
     children: BTreeMap<String, Vec<String>>,
+    /// See [`Emitted::sizes`].
+    sizes: BTreeMap<String, u64>,
     /// Modules placed by large generate loops (see [`HIER_BLOCK_MIN_INSTANCES`]).
     hier: std::collections::BTreeSet<String>,
     /// Black box name → its ports, clock, reset and model text, to find clashing declarations.
@@ -299,6 +311,16 @@ impl EmitState {
             let mut seen = std::collections::BTreeSet::new();
             kids.retain(|k| seen.insert(k.clone()));
             self.children.insert(name.clone(), kids);
+            let below: u64 = module
+                .0
+                .insts
+                .iter()
+                .zip(&child_names)
+                .map(|(inst, child)| {
+                    u64::from(inst.count.unwrap_or(1)) * self.sizes.get(child).copied().unwrap_or(1)
+                })
+                .sum();
+            self.sizes.insert(name.clone(), 1 + below);
         }
         self.by_ptr.insert(ptr, name.clone());
         name
