@@ -9,8 +9,6 @@ use vdx::blocks::attention::SpatialAttentionParams;
 use vdx::blocks::attention::tb::{AttentionBench, Pace, run_until_done};
 use vdx::hdl::Design;
 use vdx::hdl::names::module_base;
-use vdx::sim::check::{Recorder, replay_differs, run_checked};
-use vdx::sim::icarus::IcarusSim;
 use vdx::sim::verilator::VerilatorDut;
 
 fn small() -> SpatialAttentionParams {
@@ -82,14 +80,9 @@ fn icarus_agrees_with_verilator_cycle_by_cycle() {
     }
     let p = SpatialAttentionParams { lanes: 1, d: 2, bk: 2, bq: 4, max_keys: 16, ..small() };
     let src = Design::single(&p.build().unwrap()).emit().sim_source(0);
-    let mut dut = VerilatorDut::build(&src).unwrap();
     let mut bench = AttentionBench::endless(&p, 7, Pace::RANDOM, 5);
-    let mut recorder = Recorder::new(&mut bench);
-    run_checked(&mut dut, &mut recorder, 1_500, 5).unwrap_or_else(|e| panic!("{e:?}"));
-    let (inputs, outputs) = (std::mem::take(&mut recorder.inputs), std::mem::take(&mut recorder.outputs));
+    common::assert_icarus_agrees(&src, &mut bench, 1_500, 5);
     assert!(bench.results > 40, "only {} rows came back", bench.results);
-    let mut icarus = IcarusSim::build(&src).unwrap();
-    assert_eq!(replay_differs(&mut icarus, &inputs, &outputs).unwrap(), None, "Icarus and Verilator differ");
 }
 
 /// The default engine (64 lanes of two 128 x 128 meshes) has the same kinds of module as a

@@ -9,8 +9,7 @@ use vdx::blocks::softmax::OnlineSoftmaxParams;
 use vdx::blocks::softmax::rtl::STAGES;
 use vdx::blocks::softmax::tb::{Pace, SoftmaxBench};
 use vdx::hdl::Design;
-use vdx::sim::check::{Recorder, replay_differs, run_checked};
-use vdx::sim::icarus::IcarusSim;
+use vdx::sim::check::run_checked;
 use vdx::sim::verilator::VerilatorDut;
 
 fn small() -> OnlineSoftmaxParams {
@@ -81,12 +80,7 @@ fn icarus_agrees_with_verilator_cycle_by_cycle() {
     }
     let p = narrow();
     let src = Design::single(&p.build().unwrap()).emit().sim_source(0);
-    let mut dut = VerilatorDut::build(&src).unwrap();
     let mut bench = SoftmaxBench::new(&p, Pace::RANDOM, 4, None);
-    let mut recorder = Recorder::new(&mut bench);
-    run_checked(&mut dut, &mut recorder, 3_000, 4).unwrap_or_else(|e| panic!("{e:?}"));
-    let (inputs, outputs) = (std::mem::take(&mut recorder.inputs), std::mem::take(&mut recorder.outputs));
+    common::assert_icarus_agrees(&src, &mut bench, 3_000, 4);
     assert!(bench.results > 500, "only {} beats came back", bench.results);
-    let mut icarus = IcarusSim::build(&src).unwrap();
-    assert_eq!(replay_differs(&mut icarus, &inputs, &outputs).unwrap(), None, "Icarus and Verilator differ");
 }

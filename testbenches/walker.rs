@@ -9,8 +9,7 @@ use vdx::blocks::Pace;
 use vdx::blocks::walker::StrideWalkerParams;
 use vdx::blocks::walker::tb::WalkerBench;
 use vdx::hdl::Design;
-use vdx::sim::check::{Recorder, replay_differs, run_checked, run_until_done};
-use vdx::sim::icarus::IcarusSim;
+use vdx::sim::check::run_until_done;
 use vdx::sim::verilator::VerilatorDut;
 
 fn configs() -> [StrideWalkerParams; 3] {
@@ -82,12 +81,7 @@ fn icarus_agrees_with_verilator_cycle_by_cycle() {
     }
     let p = configs()[0].clone();
     let src = Design::single(&p.build().unwrap()).emit().sim_source(0);
-    let mut dut = VerilatorDut::build(&src).unwrap();
     let mut bench = WalkerBench::new(&p, 40, Pace::RANDOM, 4);
-    let mut recorder = Recorder::new(&mut bench);
-    run_checked(&mut dut, &mut recorder, 3_000, 4).unwrap_or_else(|e| panic!("{e:?}"));
-    let (inputs, outputs) = (std::mem::take(&mut recorder.inputs), std::mem::take(&mut recorder.outputs));
+    common::assert_icarus_agrees(&src, &mut bench, 3_000, 4);
     assert!(bench.results > 100, "only {} addresses", bench.results);
-    let mut icarus = IcarusSim::build(&src).unwrap();
-    assert_eq!(replay_differs(&mut icarus, &inputs, &outputs).unwrap(), None, "Icarus and Verilator differ");
 }

@@ -102,3 +102,21 @@ pub fn assert_sim_lint_clean(src: &vdx::hdl::SimSource) {
     let report = vdx::flows::lint::lint_dir(dir.path()).expect("running lint");
     assert!(report.is_clean(), "{}", vdx::flows::lint::format_report(&report));
 }
+
+/// Runs `bench` for `cycles` cycles on a Verilator model of `src`, recording every cycle, then
+/// replays the recorded inputs into Icarus and asserts that it shows the same outputs every
+/// cycle. The bench keeps its counts for the caller to check what the run covered.
+pub fn assert_icarus_agrees(
+    src: &vdx::hdl::SimSource,
+    bench: &mut dyn vdx::sim::check::CycleModel,
+    cycles: u64,
+    seed: u64,
+) {
+    use vdx::sim::check::{Recorder, replay_differs, run_checked};
+    let mut dut = vdx::sim::verilator::VerilatorDut::build(src).unwrap();
+    let mut recorder = Recorder::new(bench);
+    run_checked(&mut dut, &mut recorder, cycles, seed).unwrap_or_else(|e| panic!("{e:?}"));
+    let (inputs, outputs) = (std::mem::take(&mut recorder.inputs), std::mem::take(&mut recorder.outputs));
+    let mut icarus = vdx::sim::icarus::IcarusSim::build(src).unwrap();
+    assert_eq!(replay_differs(&mut icarus, &inputs, &outputs).unwrap(), None, "Icarus and Verilator differ");
+}
