@@ -285,12 +285,13 @@ pub fn lane(p: &SpatialAttentionParams) -> Result<Module, HdlError> {
 
     m.section(
         "Query ring: 2 * bq rows. The current tile's rows are the oldest held; they are released\n\
-         when the tile's last block has issued its last row.",
+         when the tile's last block has issued its last row. Tiles take rows of the query ring and\n\
+         of the output ring in the same order, so one base (tile_base) addresses both.",
     );
     let q_mem = m.memory("query_ring", d * qw, ring);
     let q_wr = m.reg("query_wr", ab, Reset::Zero);
     let q_held = m.reg("query_held", ub, Reset::Zero);
-    let q_base = m.reg("query_base", ab, Reset::Zero);
+    let tile_base = m.reg("tile_base", ab, Reset::Zero);
     let q_ready = q_held.lt(&q_held.lit(ring)).named("query_room");
     let q_push = q_in.valid().and(&q_ready).named("query_push");
     q_mem.write(&q_push, &q_wr, &q_in.data());
@@ -304,7 +305,6 @@ pub fn lane(p: &SpatialAttentionParams) -> Result<Module, HdlError> {
     let active = m.reg("active", 1, Reset::Zero);
     let row = m.reg("row", cb, Reset::Zero);
     let cool = m.reg("cool", 1, Reset::Zero);
-    let o_base = m.reg("out_base", ab, Reset::Zero);
     let o_used = m.reg("out_used", ub, Reset::Zero);
     let rd_issue = m.wire("read_issue", 1);
     let next_ok = kl.have_next.and(&v_blocks.ne(&v_blocks.lit(0))).named("next_ready");
@@ -329,10 +329,10 @@ pub fn lane(p: &SpatialAttentionParams) -> Result<Module, HdlError> {
     m.next(&cool, &block_done.and(&cur_rows.eq(&cur_rows.lit(1))));
     let released = tile_end.mux(&cur_rows.zext(ub), &m.lit(0, ub));
     m.next(&q_held, &q_held.add(&q_push.zext(ub)).sub(&released));
-    m.next_when(&q_base, &tile_end, &q_base.add(&cur_rows.resize(ab)));
-    m.next_when(&o_base, &tile_end, &o_base.add(&cur_rows.resize(ab)));
+    m.next_when(&tile_base, &tile_end, &tile_base.add(&cur_rows.resize(ab)));
     count_up_down(&m, "out_used", &o_used, &row_fire.and(&cur_first).named("ring_alloc"), &rd_issue);
-    let q_row = q_mem.read(&row_fire, &q_base.add(&row.resize(ab)).named("query_addr"));
+    let addr = tile_base.add(&row.resize(ab)).named("row_addr");
+    let q_row = q_mem.read(&row_fire, &addr);
 
     m.section("Keys that count for this row in this block: min(bk, limit - key_base), at least 0.");
     let row_pos = add_wide(&cur["q_pos"], &row_next, pos).named("row_pos");
@@ -349,7 +349,6 @@ pub fn lane(p: &SpatialAttentionParams) -> Result<Module, HdlError> {
     );
     let sw_q = m.reg("switch_issue", 1, Reset::Zero);
     m.next(&sw_q, &switch);
-    let addr = o_base.add(&row.resize(ab)).named("out_addr");
     let ctl = cat(&[&keep_n, &tile_end, &cur_last, &cur_first, &row.resize(rb), &addr, &row_fire, &switch]);
     let ctl_q = m.reg("ctl", ctl.width(), Reset::Zero);
     m.next(&ctl_q, &ctl);
