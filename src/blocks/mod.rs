@@ -6,6 +6,7 @@
 //! name those, and vdx reports them as not available rather than generating a stub.
 
 pub mod attention;
+pub mod latent;
 pub mod noise_buffer;
 pub mod sgu;
 pub mod softmax;
@@ -318,6 +319,13 @@ pub static REGISTRY: &[BlockEntry] = &[
         kind: Some(&KindOf::<walker::StrideWalkerParams>(PhantomData)),
         planned: &[],
         datasheet: include_str!("walker/mod.rs"),
+    },
+    BlockEntry {
+        name: latent::LatentBufferParams::BLOCK,
+        summary: latent::LatentBufferParams::SUMMARY,
+        kind: Some(&KindOf::<latent::LatentBufferParams>(PhantomData)),
+        planned: &[],
+        datasheet: include_str!("latent/mod.rs"),
     },
     BlockEntry {
         name: attention::SpatialAttentionParams::BLOCK,
