@@ -11,6 +11,7 @@ pub mod noise_buffer;
 pub mod sgu;
 pub mod softmax;
 pub mod systolic;
+pub mod temporal;
 pub mod walker;
 pub mod xoshiro;
 
@@ -335,11 +336,11 @@ pub static REGISTRY: &[BlockEntry] = &[
         datasheet: include_str!("attention/mod.rs"),
     },
     BlockEntry {
-        name: "temporal_attention",
-        summary: "Temporal Attention Engine: strided gather across frames + short attention",
-        kind: None,
-        planned: &[("lanes", "integer")],
-        datasheet: "",
+        name: temporal::TemporalAttentionParams::BLOCK,
+        summary: temporal::TemporalAttentionParams::SUMMARY,
+        kind: Some(&KindOf::<temporal::TemporalAttentionParams>(PhantomData)),
+        planned: &[],
+        datasheet: include_str!("temporal/mod.rs"),
     },
     BlockEntry {
         name: "timestep_cond",

@@ -4,6 +4,7 @@
 //! and a cycle model.
 
 use super::{KV_WIDTH, SpatialAttentionParams};
+use crate::blocks::softmax::OnlineSoftmaxParams;
 use crate::blocks::softmax::golden::{Beat, RowUnit};
 use crate::blocks::systolic::golden::Packer;
 use rand::RngExt;
@@ -107,11 +108,23 @@ impl Job {
 /// `O[i][c] · 2^out_frac` from an accumulator, `1/l ≈ inv_l · 2^-(recip_frac + inv_exp)` and the
 /// probabilities' `2^-prob_width`: `o · inv_l >> s` rounded half up, saturated to `out_width`.
 pub fn normalise(p: &SpatialAttentionParams, o: i64, inv_l: u64, inv_exp: i64) -> i64 {
-    let sp = p.softmax();
-    let s = i64::from(sp.prob_width + sp.recip_frac()) + inv_exp - i64::from(p.out_frac);
+    normalise_with(&p.softmax(), p.out_width, p.out_frac, o, inv_l, inv_exp)
+}
+
+/// [`normalise`] for any lane: the row unit `sp`, outputs of `out_width` bits with `out_frac`
+/// fraction bits.
+pub fn normalise_with(
+    sp: &OnlineSoftmaxParams,
+    out_width: u32,
+    out_frac: u32,
+    o: i64,
+    inv_l: u64,
+    inv_exp: i64,
+) -> i64 {
+    let s = i64::from(sp.prob_width + sp.recip_frac()) + inv_exp - i64::from(out_frac);
     let product = i128::from(o) * i128::from(inv_l);
     let rounded = ((product >> (s - 1)) + 1) >> 1;
-    let top = (1i128 << (p.out_width - 1)) - 1;
+    let top = (1i128 << (out_width - 1)) - 1;
     rounded.clamp(-top - 1, top) as i64
 }
 

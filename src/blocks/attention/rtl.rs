@@ -5,6 +5,7 @@
 
 use super::SpatialAttentionParams;
 use crate::blocks::BlockParams;
+use crate::blocks::softmax::OnlineSoftmaxParams;
 use crate::blocks::softmax::rtl::STAGES as SOFTMAX_STAGES;
 use crate::blocks::systolic::SystolicParams;
 use crate::blocks::systolic::rtl::{array, below, count_up_down, delay_cell, delay_line, queue, weight_slot};
@@ -71,33 +72,67 @@ fn acc_cell(p: &SpatialAttentionParams) -> Result<Module, HdlError> {
     m.finish()
 }
 
-/// One output element: `o · inv_l` shifted right by `shift_i + 1`, rounded half up, saturated.
-fn norm_cell(p: &SpatialAttentionParams) -> Result<Module, HdlError> {
-    let m = ModuleBuilder::new("vdx_attention_norm");
-    let sp = p.softmax();
-    let (aw, rw, ow) = (p.acc_width(), sp.recip_frac() + 1, p.out_width);
-    m.block(BLOCK).param("acc_width", aw).param("inv_width", rw).param("out_width", ow);
-    let o = m.input("acc_i", aw);
-    let inv = m.input("inv_l_i", rw);
-    let shift = m.input("shift_i", shift_bits(p));
-    m.section("o * inv_l >> (shift_i + 1), rounded half up, saturated to the output width.");
-    let pw = aw + rw + 1;
-    let factor = inv.zext(rw + 1).named("factor").as_signed();
-    let product = o.as_signed().mul(&factor, pw).named("product");
-    let half = product.sra_by(&shift).named("half_units");
-    let rounded = half.add(&half.lit(1)).named("half_up").sra(1).named("rounded");
-    let top = (1u64 << (ow - 1)) - 1;
-    let mask = if pw == 64 { u64::MAX } else { (1u64 << pw) - 1 };
-    let (hi, lo) = (rounded.lit(top), rounded.lit(!top & mask));
-    let sat = rounded.gt(&hi).mux(&hi, &rounded.lt(&lo).mux(&lo, &rounded)).named("saturated");
-    m.output("out_o", &sat.slice(ow - 1, 0));
-    m.finish()
+/// The output normalisation of an attention lane, shared by the SAE and the TAE: accumulators
+/// of `acc_width` bits, `1/l` from `softmax`, outputs of `out_width` bits with `out_frac`
+/// fraction bits.
+#[derive(Debug, Clone)]
+pub struct Norm {
+    /// Bits of a signed output accumulator.
+    pub acc_width: u32,
+    /// The row unit that gives `1/l`.
+    pub softmax: OnlineSoftmaxParams,
+    /// Bits of an output element.
+    pub out_width: u32,
+    /// Fraction bits of an output element.
+    pub out_frac: u32,
 }
 
-/// Bits of the normalisation shift `prob_width + recip_frac + inv_exp - out_frac - 1`.
-fn shift_bits(p: &SpatialAttentionParams) -> u32 {
-    let sp = p.softmax();
-    value_bits(u64::from(sp.prob_width + sp.recip_frac() + sp.sum_width()))
+impl Norm {
+    /// The SAE lane's normalisation.
+    pub fn of(p: &SpatialAttentionParams) -> Self {
+        Norm { acc_width: p.acc_width(), softmax: p.softmax(), out_width: p.out_width, out_frac: p.out_frac }
+    }
+
+    /// Bits of the normalisation shift `prob_width + recip_frac + inv_exp - out_frac - 1`.
+    pub fn shift_bits(&self) -> u32 {
+        let sp = &self.softmax;
+        value_bits(u64::from(sp.prob_width + sp.recip_frac() + sp.sum_width()))
+    }
+
+    /// `vdx_attention_norm`, one output element: `o · inv_l` shifted right by `shift_i + 1`,
+    /// rounded half up, saturated.
+    pub fn cell(&self) -> Result<Module, HdlError> {
+        let m = ModuleBuilder::new("vdx_attention_norm");
+        let (aw, rw, ow) = (self.acc_width, self.softmax.recip_frac() + 1, self.out_width);
+        m.block(BLOCK).param("acc_width", aw).param("inv_width", rw).param("out_width", ow);
+        let o = m.input("acc_i", aw);
+        let inv = m.input("inv_l_i", rw);
+        let shift = m.input("shift_i", self.shift_bits());
+        m.section("o * inv_l >> (shift_i + 1), rounded half up, saturated to the output width.");
+        let pw = aw + rw + 1;
+        let factor = inv.zext(rw + 1).named("factor").as_signed();
+        let product = o.as_signed().mul(&factor, pw).named("product");
+        let half = product.sra_by(&shift).named("half_units");
+        let rounded = half.add(&half.lit(1)).named("half_up").sra(1).named("rounded");
+        let top = (1u64 << (ow - 1)) - 1;
+        let mask = if pw == 64 { u64::MAX } else { (1u64 << pw) - 1 };
+        let (hi, lo) = (rounded.lit(top), rounded.lit(!top & mask));
+        let sat = rounded.gt(&hi).mux(&hi, &rounded.lt(&lo).mux(&lo, &rounded)).named("saturated");
+        m.output("out_o", &sat.slice(ow - 1, 0));
+        m.finish()
+    }
+
+    /// The cell's `shift_i` for a row's `inv_exp` (signed, `exp_width` bits).
+    pub fn shift(&self, m: &ModuleBuilder, inv_exp: &Signal) -> Signal {
+        let (sp, shb) = (&self.softmax, self.shift_bits());
+        let bias = i64::from(sp.prob_width + sp.recip_frac()) - i64::from(self.out_frac) - 1;
+        let sum = inv_exp
+            .as_signed()
+            .resize(shb + 1)
+            .add(&m.lit(bias as u64, shb + 1).as_signed())
+            .named("norm_shift_sum");
+        sum.as_unsigned().slice(shb - 1, 0).named("norm_shift")
+    }
 }
 
 /// The weight loader of one mesh (the `systolic_ws` protocol): `rows` beats per block, the
@@ -507,15 +542,9 @@ pub fn lane(p: &SpatialAttentionParams) -> Result<Module, HdlError> {
     m.next(&read_valid, &issue);
     let inv_l = inv_out.slice(sr - 1, 0).named("read_inv_l");
     let inv_exp = inv_out.slice(norm_w - 1, sr).named("read_inv_exp");
-    let shb = shift_bits(p);
-    let bias = i64::from(smp.prob_width + smp.recip_frac()) - i64::from(p.out_frac) - 1;
-    let sh_sum = inv_exp
-        .as_signed()
-        .resize(shb + 1)
-        .add(&m.lit(bias as u64, shb + 1).as_signed())
-        .named("norm_shift_sum");
-    let norm_shift = sh_sum.as_unsigned().slice(shb - 1, 0).named("norm_shift");
-    let norm = norm_cell(p)?;
+    let norm_unit = Norm::of(p);
+    let norm_shift = norm_unit.shift(&m, &inv_exp);
+    let norm = norm_unit.cell()?;
     let normed = m.instance_array(
         "u_norm",
         &norm,

@@ -136,6 +136,14 @@ impl Buffer {
         self.cells.contains_key(&at)
     }
 
+    /// Word `word` of token `token` as a read request sees it (0 when out of range or unwritten).
+    pub fn read(&self, token: u64, word: u64) -> Word {
+        self.map
+            .locate(token, word)
+            .and_then(|at| self.cells.get(&at).cloned())
+            .unwrap_or_else(|| vec![0; self.limbs])
+    }
+
     /// Applies a beat; returns the data of a read beat.
     pub fn apply(&mut self, beat: &Beat) -> Option<ReadData> {
         let targets = beat.targets(&self.map);

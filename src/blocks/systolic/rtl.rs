@@ -373,6 +373,10 @@ pub fn queue(m: &ModuleBuilder, name: &str, depth: u32, push: &Signal, data: &Si
         let here = wr.eq(&wr.lit(u64::from(i)));
         m.next_when(&e, &push.and(&here), data);
         head = rd.eq(&rd.lit(u64::from(i))).mux(&e, &head);
+        if i % 4 == 3 && i + 1 < depth {
+            // Where the emitter would split the chain anyway, with a name that says what it is.
+            head = head.named(&format!("{name}_head_upto{i}"));
+        }
     }
     Queue {
         valid: count.ne(&count.lit(0)).named(&format!("{name}_valid")),
