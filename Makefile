@@ -4,7 +4,7 @@ CARGO ?= cargo
 export VDX_CACHE_DIR ?= $(CURDIR)/target/vdx-cache
 VDX := target/release/vdx
 
-.PHONY: setup build demo lint test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic bench-attention qor-attention clean
+.PHONY: setup build demo lint test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic bench-attention qor-attention bench-tae clean
 
 setup:
 	@scripts/setup.sh
@@ -40,6 +40,10 @@ qor-attention: setup build
 	$(VDX) synth --block online_softmax --set row_width=16 --set max_rows=2 --out rtl_out/qor/softmax16
 	$(VDX) synth --block spatial_attention --top vdx_systolic_row_19a268b5 --out rtl_out/qor/score_row
 	$(VDX) synth --block spatial_attention --top vdx_systolic_row_9eb1ca68 --out rtl_out/qor/value_row
+
+# Temporal attention: accuracy per mask, co-simulated gather per layout, lane utilization.
+bench-tae: setup build
+	$(VDX) bench tae
 
 bench-cosim: setup build
 	$(VDX) bench cosim

@@ -183,6 +183,30 @@ enum BenchCommand {
         #[arg(long, default_value = "bench/results/attention.json")]
         out: PathBuf,
     },
+    /// Temporal attention: accuracy per mask against f64 attention, the gather's tokens per cycle
+    /// on a co-simulated 256-bank buffer for several layouts, and the lanes' MAC utilization at
+    /// T = 30, d = 128 from a co-simulated engine with one Wan-14B layer's time at the clock.
+    Tae {
+        /// Heads co-simulated back to back for the utilization.
+        #[arg(long, default_value_t = 8)]
+        jobs: u64,
+        /// Only check a frame-major command of this many frames (with --positions, --heads,
+        /// --window) against the default engine: errors name the field.
+        #[arg(long)]
+        frames: Option<usize>,
+        /// Positions of the checked command (latent height x width).
+        #[arg(long, default_value_t = 14_400)]
+        positions: u64,
+        /// Heads of the checked command.
+        #[arg(long, default_value_t = 1)]
+        heads: u64,
+        /// Sliding window of the checked command (0: none).
+        #[arg(long, default_value_t = 0)]
+        window: u32,
+        /// JSON output file.
+        #[arg(long, default_value = "bench/results/tae.json")]
+        out: PathBuf,
+    },
     /// Co-simulation speed: Rust harness (batched and per-call) vs a C++ Verilator testbench.
     Cosim {
         /// Cycles per measurement.
@@ -248,6 +272,30 @@ fn run(cli: Cli) -> Result<()> {
             let report = bench::run(&SpatialAttentionParams::default(), clock, rows, &|what| {
                 bar.set_message(what.to_string())
             })?;
+            bar.finish_and_clear();
+            print!("{}", bench::format_report(&report));
+            write_json(&out, &report)
+        }
+        Command::Bench { command: BenchCommand::Tae { jobs, frames, positions, heads, window, out } } => {
+            use vdx::blocks::temporal::golden::{Command as TaeCommand, Mask};
+            use vdx::blocks::temporal::{TemporalAttentionParams, bench};
+            let p = TemporalAttentionParams::default();
+            if let Some(frames) = frames {
+                let mut cmd = TaeCommand::frame_major(&p, frames, positions, heads, 0);
+                cmd.mask = Mask { window, ..Mask::default() };
+                cmd.check(&p).map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
+                println!(
+                    "command accepted: T = {frames}, {positions} positions, {heads} head(s), {} cycles per job per lane",
+                    cmd.mask.cycles(frames)
+                );
+                return Ok(());
+            }
+            if jobs < 2 {
+                bail!("--jobs: {jobs} job(s) give no steady state; use at least 2");
+            }
+            let clock = load_config(None)?.clock_mhz;
+            let bar = spinner("tae bench".into());
+            let report = bench::run(&p, clock, jobs, &|what| bar.set_message(what.to_string()))?;
             bar.finish_and_clear();
             print!("{}", bench::format_report(&report));
             write_json(&out, &report)
@@ -632,9 +680,10 @@ fn lint_cmd(root: &Path) -> Result<()> {
     for t in roots.iter().filter(|t| t.in_pieces()) {
         let kids: Vec<&str> = t.children.iter().map(|(c, _)| c.as_str()).collect();
         println!(
-            "{} ({} module instances elaborated) was linted against port stubs of {}, each linted on its own",
+            "{} ({} module instances, {} MB of Verilog elaborated) was linted against port stubs of {}, each linted on its own",
             label(t),
             t.elaborated,
+            t.elaborated_bytes >> 20,
             kids.join(", ")
         );
     }

@@ -103,8 +103,8 @@ fn bad_overrides_and_selections_are_named() {
     let (ok, _, stderr) =
         vdx(&["gen", "--block", "xoshiro_lane", "--set", "lane=2000", "--out", "o"], tmp.path());
     assert!(!ok && stderr.contains("lane: 2000 is out of range 0..=1023"), "{stderr}");
-    let (ok, _, stderr) = vdx(&["gen", "--block", "temporal_attention"], tmp.path());
-    assert!(!ok && stderr.contains("--block temporal_attention: this block is not available"), "{stderr}");
+    let (ok, _, stderr) = vdx(&["gen", "--block", "vae_decoder"], tmp.path());
+    assert!(!ok && stderr.contains("--block vae_decoder: this block is not available"), "{stderr}");
     let (ok, _, stderr) = vdx(&["gen", "--die", "nope"], tmp.path());
     assert!(!ok && stderr.contains("no die `nope`; dies: compute0, compute1, compute2, utility"), "{stderr}");
     let (ok, _, stderr) = vdx(&["gen", "--set", "lane=1"], tmp.path());
@@ -118,7 +118,8 @@ fn gen_is_byte_identical_across_runs_and_reports_unavailable_blocks() {
     let (ok, stdout, stderr) = vdx(&["gen", "--out", "a"], tmp.path());
     assert!(ok, "{stderr}");
     assert!(stdout.contains("not available yet: d2d (ucie_adapter), tcu (timestep_cond)"), "{stdout}");
-    assert!(stdout.contains("not available yet: d2d (ucie_adapter), tae (temporal_attention)"), "{stdout}");
+    assert!(stdout.contains("not available yet: d2d (ucie_adapter)\n"), "{stdout}");
+    assert!(!stdout.contains("(temporal_attention)"), "the TAE is generated: {stdout}");
     assert!(common::verilog_of(&tmp.path().join("a/compute0"), "vdx_systolic_ws").exists());
     assert!(vdx(&["gen", "--out", "b"], tmp.path()).0);
     for die in ["compute0", "compute1", "compute2", "utility"] {
@@ -405,4 +406,27 @@ fn spatial_attention_bad_parameters_name_their_field_and_write_nothing() {
     }
     let (ok, stdout, stderr) = vdx(&["doc", "spatial_attention"], tmp.path());
     assert!(ok && stdout.contains("Double buffering"), "{stdout}{stderr}");
+}
+
+/// Bad temporal attention commands (T = 0, a window wider than T, fewer positions than lanes,
+/// strides past the address space) are refused through the CLI, naming the field; nothing runs
+/// and nothing is written.
+#[test]
+fn bad_tae_commands_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (args, want) in [
+        (&["--frames", "0"][..], "frames: T = 0 must be in 1..=32"),
+        (&["--frames", "30", "--window", "31"][..], "window: W = 31 is more than T = 30 frames"),
+        (&["--frames", "30", "--positions", "100"][..], "positions: 100 positions leave lanes idle"),
+        (&["--frames", "30", "--positions", "14400"][..], "frame_stride: the command reaches address"),
+        (&["--frames", "30", "--positions", "256", "--heads", "0"][..], "heads: H = 0"),
+    ] {
+        let mut all = vec!["bench", "tae"];
+        all.extend_from_slice(args);
+        let (ok, _, stderr) = vdx(&all, tmp.path());
+        assert!(!ok && stderr.contains(want), "{args:?}: {stderr}");
+    }
+    let (ok, stdout, stderr) = vdx(&["bench", "tae", "--frames", "30", "--positions", "256"], tmp.path());
+    assert!(ok && stdout.contains("command accepted: T = 30"), "{stdout}{stderr}");
+    assert!(!tmp.path().join("bench").exists(), "a check writes nothing");
 }

@@ -260,13 +260,10 @@ fn defect6_ignored_input_is_an_error() {
     assert!(!ok && stderr.contains("--set block=7: `block` is not a parameter"), "{stderr}");
     for (body, message) in [
         (
-            "block = 'temporal_attention'\nlanes = 'CamelCase'\n",
-            "dies.d.blocks.t.lanes: invalid type: expected integer, got string",
+            "block = 'ucie_adapter'\nmodules = 'CamelCase'\n",
+            "dies.d.blocks.t.modules: invalid type: expected integer, got string",
         ),
-        (
-            "block = 'temporal_attention'\nlane = 3\n",
-            "dies.d.blocks.t.lane: unknown parameter of temporal_attention",
-        ),
+        ("block = 'ucie_adapter'\nmodule = 3\n", "dies.d.blocks.t.module: unknown parameter of ucie_adapter"),
         (
             "block = 'timestep_cond'\nx = 1\n",
             "dies.d.blocks.t.x: unknown parameter of timestep_cond (not available yet; its parameters: none)",

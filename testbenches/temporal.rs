@@ -81,3 +81,15 @@ fn verilator_matches_the_golden_engine_for_every_mask_and_layout() {
         assert!(conflicts > 0, "no position-major conflicts");
     }
 }
+
+#[test]
+fn icarus_agrees_with_verilator_cycle_by_cycle() {
+    if !common::verilator() || !common::icarus() {
+        return;
+    }
+    let p = small(2, 4, 2, 4, 2, 2);
+    let src = Design::single(&p.build().unwrap()).emit().sim_source(0);
+    let mut bench = TaeBench::new(&p, default_pitch(&p), usize::MAX, Pace::RANDOM, 5);
+    common::assert_icarus_agrees(&src, &mut bench, 4_000, 5);
+    assert!(bench.results > 100, "only {} output beats", bench.results);
+}

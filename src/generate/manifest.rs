@@ -122,6 +122,9 @@ pub struct ManifestModule {
     /// before this field existed: unknown).
     #[serde(default)]
     pub elaborated: u64,
+    /// Bytes of Verilog in its elaborated hierarchy (0: unknown).
+    #[serde(default)]
+    pub elaborated_bytes: u64,
 }
 
 /// An instance that was not generated.
@@ -168,6 +171,8 @@ pub struct LintTarget {
     pub covers: Vec<String>,
     /// Module instances in its elaborated hierarchy (0: unknown).
     pub elaborated: u64,
+    /// Bytes of Verilog in its elaborated hierarchy (0: unknown).
+    pub elaborated_bytes: u64,
     /// The modules it instantiates and their files.
     pub children: Vec<(String, std::path::PathBuf)>,
 }
@@ -178,11 +183,16 @@ pub struct LintTarget {
 /// linted against port stubs of the modules it instantiates, which are linted on their own.
 pub const LINT_MAX_INSTANCES: u64 = 100_000;
 
+/// Hierarchies with more elaborated Verilog than this are linted in pieces too: the 256-lane TAE
+/// (211 MB elaborated in 59 k instances) took Verilator past 11 GB, while one SAE lane (86 MB)
+/// lints whole in 3 GB.
+pub const LINT_MAX_BYTES: u64 = 128 << 20;
+
 impl LintTarget {
     /// Whether the target is linted against port stubs of its children (see
-    /// [`LINT_MAX_INSTANCES`]).
+    /// [`LINT_MAX_INSTANCES`] and [`LINT_MAX_BYTES`]).
     pub fn in_pieces(&self) -> bool {
-        self.elaborated > LINT_MAX_INSTANCES
+        self.elaborated > LINT_MAX_INSTANCES || self.elaborated_bytes > LINT_MAX_BYTES
     }
 }
 
@@ -251,6 +261,7 @@ pub fn lint_targets(root: &std::path::Path) -> std::io::Result<Vec<LintTarget>> 
                         folders: vec![dir.clone()],
                         covers: Vec::new(),
                         elaborated: module.elaborated,
+                        elaborated_bytes: module.elaborated_bytes,
                         children: module
                             .instantiates
                             .iter()

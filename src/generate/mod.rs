@@ -272,7 +272,8 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
             let name = f.name.strip_suffix(".v")?.to_string();
             let instantiates = emitted.children.get(&name).cloned().unwrap_or_default();
             let elaborated = emitted.sizes.get(&name).copied().unwrap_or(0);
-            Some(ManifestModule { name, file: f.name.clone(), instantiates, elaborated })
+            let elaborated_bytes = emitted.weights.get(&name).copied().unwrap_or(0);
+            Some(ManifestModule { name, file: f.name.clone(), instantiates, elaborated, elaborated_bytes })
         })
         .collect();
     let manifest = Manifest {

@@ -70,6 +70,9 @@ pub struct Emitted {
     /// Module name → module instances in its elaborated hierarchy, itself included (a generate
     /// loop of `n` counts `n` times).
     pub sizes: BTreeMap<String, u64>,
+    /// Module name → bytes of Verilog in its elaborated hierarchy: its own text plus each
+    /// instance's (a generate loop of `n` counts `n` times). What a simulator or linter holds.
+    pub weights: BTreeMap<String, u64>,
     /// Problems the emitter found: black boxes of one name with different ports or models, or a
     /// black box named like a generated module (only one of them can be simulated).
     pub issues: Vec<String>,
@@ -154,6 +157,7 @@ impl Design {
             tops,
             children: state.children,
             sizes: state.sizes,
+            weights: state.weights,
             issues: state.issues,
         }
     }
@@ -250,6 +254,8 @@ struct EmitState {
     children: BTreeMap<String, Vec<String>>,
     /// See [`Emitted::sizes`].
     sizes: BTreeMap<String, u64>,
+    /// See [`Emitted::weights`].
+    weights: BTreeMap<String, u64>,
     /// Modules placed by large generate loops (see [`HIER_BLOCK_MIN_INSTANCES`]).
     hier: std::collections::BTreeSet<String>,
     /// Black box name → its ports, clock, reset and model text, to find clashing declarations.
@@ -306,6 +312,7 @@ impl EmitState {
         if !self.by_name.contains_key(&name) {
             self.by_name.insert(name.clone(), text.clone());
             let text = format!("{}{}", generator_line(), text.replace(NAME_SLOT, &name));
+            let own_bytes = text.len() as u64;
             self.files.push(VerilogFile { name: format!("{name}.v"), text });
             let mut kids = child_names.clone();
             let mut seen = std::collections::BTreeSet::new();
@@ -321,6 +328,16 @@ impl EmitState {
                 })
                 .sum();
             self.sizes.insert(name.clone(), 1 + below);
+            let below_bytes: u64 = module
+                .0
+                .insts
+                .iter()
+                .zip(&child_names)
+                .map(|(inst, child)| {
+                    u64::from(inst.count.unwrap_or(1)) * self.weights.get(child).copied().unwrap_or(0)
+                })
+                .sum();
+            self.weights.insert(name.clone(), own_bytes + below_bytes);
         }
         self.by_ptr.insert(ptr, name.clone());
         name

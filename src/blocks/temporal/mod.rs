@@ -57,6 +57,7 @@
 //! `Σ_i max(1, keys of row i)` cycles, `T²` for full attention; the next job's beats load while
 //! one computes. A row may start while fewer than `rows_in_flight` rows wait for their output.
 
+pub mod bench;
 pub mod golden;
 pub mod lane;
 pub mod rtl;

@@ -175,17 +175,38 @@ impl TaeBench {
             }
             cmds.push_back(c);
         }
-        let w = u64::from(p.write_words);
+        let mut writes = self.writes(first, frames as u64 * positions);
+        writes.shuffle(&mut self.rng);
+        Episode { writes: writes.into(), cmds }
+    }
+
+    /// Write beats filling tokens `first..first + tokens` with random words.
+    fn writes(&mut self, first: u64, tokens: u64) -> Vec<BufferBeat> {
+        let (w, pitch) = (u64::from(self.params.write_words), self.model.map.pitch);
         let mut writes = Vec::new();
-        for n in first..first + frames as u64 * positions {
+        for n in first..first + tokens {
             for w0 in (0..pitch).step_by(w as usize) {
                 let keep = (0..w).map(|j| w0 + j < pitch).collect();
                 let data = (0..w).map(|_| self.random_word()).collect();
                 writes.push(BufferBeat::Write { token: n, word: w0, keep, data });
             }
         }
-        writes.shuffle(&mut self.rng);
-        Episode { writes: writes.into(), cmds }
+        writes
+    }
+
+    /// A bench that writes tokens `0..tokens` with random data and then runs `cmds`.
+    pub fn scripted(
+        params: &TemporalAttentionParams,
+        pitch: u64,
+        tokens: u64,
+        cmds: Vec<Command>,
+        pace: Pace,
+        seed: u64,
+    ) -> Self {
+        let mut bench = Self::new(params, pitch, 0, pace, seed);
+        let writes = bench.writes(0, tokens);
+        bench.episode = Episode { writes: writes.into(), cmds: cmds.into() };
+        bench
     }
 
     fn random_word(&mut self) -> Vec<u64> {
