@@ -19,7 +19,7 @@ build:
 demo: setup build
 	$(VDX) gen
 	$(VDX) sim --die utility --cycles 20000
-	$(VDX) sim --block mesh --cycles 20000
+	$(VDX) sim --block mesh --set rows=64 --set cols=64 --cycles 20000
 	$(VDX) sim --block sae --set d=16 --set bk=16 --set bq=128 --cycles 20000
 	$(VDX) sim --block tae --set lanes=2 --set t_max=8 --set d=4 --set banks=4 --set depth=128 --set write_words=2 --set pitch_width=4 --cycles 20000
 
