@@ -13,9 +13,10 @@ build:
 	$(CARGO) build --release
 
 # Generates the default dies and co-simulates every available block of them against its golden
-# model (20,000 cycles each: the 128x128 array's model build is most of the time). The attention
-# engine runs with 16x16 meshes here: a lane of two 128x128 meshes takes over 5 minutes to build
-# (`vdx sim --block sae` runs it as configured).
+# model (20,000 cycles each; Verilator model builds are most of the time). Large blocks run at
+# small sizes here: the array at 64x64 (`vdx sim --block mesh` builds the 128x128 one in ~2-4
+# minutes), the spatial attention lane with 16x16 meshes (a lane of two 128x128 meshes takes
+# over 5 minutes), the temporal engine with 2 lanes, t_max 8, d 4.
 demo: setup build
 	$(VDX) gen
 	$(VDX) sim --die utility --cycles 20000
