@@ -4,7 +4,7 @@ CARGO ?= cargo
 export VDX_CACHE_DIR ?= $(CURDIR)/target/vdx-cache
 VDX := target/release/vdx
 
-.PHONY: setup build demo lint test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic bench-attention qor-attention bench-tae clean
+.PHONY: setup build demo lint test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic bench-attention qor-attention bench-tae qor-tae clean
 
 setup:
 	@scripts/setup.sh
@@ -46,6 +46,10 @@ qor-attention: setup build
 # Temporal attention: accuracy per mask, co-simulated gather per layout, lane utilization.
 bench-tae: setup build
 	$(VDX) bench tae
+
+# One request slot of the default latent buffer's arbitration (256 slots, 256 banks).
+qor-tae: setup build
+	$(VDX) synth --block latent_buffer --top vdx_latent_grant_861644f4 --out rtl_out/qor/latent_grant
 
 bench-cosim: setup build
 	$(VDX) bench cosim
