@@ -93,3 +93,47 @@ fn icarus_agrees_with_verilator_cycle_by_cycle() {
     common::assert_icarus_agrees(&src, &mut bench, 4_000, 5);
     assert!(bench.results > 100, "only {} output beats", bench.results);
 }
+
+/// At full pace the cycle model gives every command's and every output beat's cycle exactly:
+/// frame- and position-major layouts (bank conflicts), partial groups, every mask (loader- and
+/// lane-bound jobs, rows held by the credit), a refused command between runs.
+#[test]
+fn cycle_model_is_exact_at_full_pace() {
+    if !common::verilator() {
+        return;
+    }
+    use rand::{RngExt, SeedableRng};
+    use vdx::blocks::temporal::golden::{Command, Mask, predict};
+    for (i, p) in configs().into_iter().enumerate() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(40 + i as u64);
+        let pitch = default_pitch(&p);
+        let tokens = u64::from(p.banks) * (p.depth / pitch);
+        let mut cmds = Vec::new();
+        for n in 0..16 {
+            let frames = rng.random_range(1..=p.t_max as usize);
+            let positions =
+                rng.random_range(u64::from(p.lanes)..=3 * u64::from(p.lanes) + 1).min(tokens / frames as u64);
+            let heads = rng.random_range(1..=2);
+            let mut c = if n % 2 == 0 {
+                Command::frame_major(&p, frames, positions, heads, 0)
+            } else {
+                Command::position_major(&p, frames, positions, heads, 0)
+            };
+            let window = if rng.random_bool(0.5) { 0 } else { rng.random_range(1..=frames as u32) };
+            let skip = if rng.random_bool(0.3) { rng.random::<u64>() & ((1 << frames) - 1) } else { 0 };
+            c.mask = Mask { causal: rng.random_bool(0.5), window, skip };
+            if n == 7 {
+                c.base = (1 << p.addr_width()) - 1;
+            }
+            cmds.push(c);
+        }
+        let mut bench = TaeBench::scripted(&p, pitch, tokens, cmds.clone(), Pace::FULL, 9);
+        run_until_done(&mut dut(&p), &mut bench, 1_000_000, 9).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+        assert_eq!(bench.rejected, 1);
+        let map = vdx::blocks::latent::golden::Mapping::new(&p.buffer(), pitch);
+        let want = predict(&p, &map, &cmds, bench.cmd_cycles[0]);
+        assert_eq!(bench.cmd_cycles, want.cmd_cycles, "{p:?}");
+        assert_eq!(bench.out_cycles, want.out_cycles, "{p:?}");
+        assert!(bench.conflicts() > 0, "no conflicts: {p:?}");
+    }
+}

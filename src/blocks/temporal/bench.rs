@@ -1,11 +1,12 @@
 //! `vdx bench tae`: the lanes' accuracy per mask (golden model, bit-exact with the RTL, against
 //! f64 attention on the same operands), the gather's tokens per cycle from a co-simulated
 //! 256-bank, 256-port latent buffer for several layouts (with a plain `address mod banks` map
-//! for comparison), and the lanes' MAC utilization at T = 30, d = 128 from a co-simulated
-//! engine, with the time of one Wan-14B layer's temporal pass at the config's clock.
+//! for comparison), the lanes' MAC utilization at T = 30, d = 128 from a co-simulated engine
+//! with the cycle model checked beat by beat against it, and, by that model, the time of one
+//! Wan-14B layer's temporal pass at the config's clock and each mask's cycles per job.
 
 use super::TemporalAttentionParams;
-use super::golden::{Command, Mask, Operands, reference_job, run_job};
+use super::golden::{Command, Mask, Operands, job_timing, predict, reference_job, run_job};
 use super::tb::TaeBench;
 use crate::blocks::latent::LatentBufferParams;
 use crate::blocks::latent::golden::{Beat, Mapping};
@@ -328,10 +329,10 @@ pub fn gather(p: &TemporalAttentionParams, progress: &dyn Fn(&str)) -> Result<Ve
     Ok(out)
 }
 
-/// The lanes' MAC utilization from a co-simulated engine.
+/// The lanes' MAC utilization from a co-simulated engine, and the cycle model against it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Utilization {
-    /// Lanes, head dimension and most frames of the co-simulated engine.
+    /// Lanes of the co-simulated engine.
     pub lanes: u32,
     /// Head dimension.
     pub d: u32,
@@ -349,21 +350,21 @@ pub struct Utilization {
     pub fill_cycles: u64,
     /// Cycles between consecutive jobs' last outputs, in steady state.
     pub cycles_per_job: f64,
-    /// Jobs per lane in one Wan-14B layer: `ceil(14,400 / lanes) · 40`.
-    pub layer_jobs_per_lane: u64,
-    /// The layer's temporal pass at the clock: fill + jobs · cycles per job.
-    pub layer_ms: f64,
-    /// The same pass on an H200 (best of SDPA, bmm-softmax-bmm, torch.compile), ms.
-    pub h200_ms: f64,
+    /// Cycles the cycle model predicts from the command to the last output.
+    pub predicted_cycles: u64,
+    /// `(predicted − co-simulated) / co-simulated` cycles.
+    pub cycle_model_error: f64,
+    /// Output beats whose cycle the model got wrong (of `jobs · frames`).
+    pub cycle_model_beats_off: usize,
 }
 
 /// Co-simulates `jobs` heads of one group on a 2-lane engine of `p`'s `d` and `t_max` (the lanes
-/// are identical and in lockstep, so two stand for 256) at full pace, full mask, `frames` frames.
+/// are identical and in lockstep, so two stand for 256) at full pace, full mask, `frames` frames,
+/// and compares every output beat's cycle with the cycle model's.
 pub fn utilization(
     p: &TemporalAttentionParams,
     frames: usize,
     jobs: u64,
-    clock_mhz: f64,
     progress: &dyn Fn(&str),
 ) -> Result<Utilization, SimError> {
     let q = TemporalAttentionParams {
@@ -385,13 +386,14 @@ pub fn utilization(
     let mut bench = TaeBench::scripted(&q, pitch, frames as u64 * 2, vec![cmd.clone()], Pace::FULL, 1);
     run_until_done(&mut dut, &mut bench, 50_000_000, 1)?;
     let start = bench.cmd_cycles[0];
+    let model = predict(&q, &Mapping::new(&q.buffer(), pitch), std::slice::from_ref(&cmd), start);
+    let off = bench.out_cycles.iter().zip(&model.out_cycles).filter(|(a, b)| a != b).count()
+        + bench.out_cycles.len().abs_diff(model.out_cycles.len());
     let ends: Vec<u64> = bench.out_cycles.iter().copied().skip(frames - 1).step_by(frames).collect();
     let last = *ends.last().expect("one job at least");
+    let predicted = model.out_cycles.last().copied().unwrap_or(start) - start;
     let pairs = jobs * cmd.mask.pairs(frames);
     let cycles = last - start;
-    let per_job = (last - ends[0]) as f64 / (ends.len() - 1).max(1) as f64;
-    let layer_jobs = 14_400u64.div_ceil(u64::from(p.lanes)) * 40;
-    let fill = ends[0] - start;
     Ok(Utilization {
         lanes: q.lanes,
         d: q.d,
@@ -400,12 +402,101 @@ pub fn utilization(
         cycles,
         pairs,
         mac_utilization: pairs as f64 / cycles as f64,
-        fill_cycles: fill,
-        cycles_per_job: per_job,
-        layer_jobs_per_lane: layer_jobs,
-        layer_ms: (fill as f64 + (layer_jobs - 1) as f64 * per_job) / (clock_mhz * 1e3),
-        h200_ms: 9.8,
+        fill_cycles: ends[0] - start,
+        cycles_per_job: (last - ends[0]) as f64 / (ends.len() - 1).max(1) as f64,
+        predicted_cycles: predicted,
+        cycle_model_error: (predicted as f64 - cycles as f64) / cycles as f64,
+        cycle_model_beats_off: off,
     })
+}
+
+/// One Wan-14B layer's temporal pass on the configured engine, by the cycle model.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerPass {
+    /// Jobs per lane: `ceil(14,400 / lanes) · 40` (the lanes run in lockstep).
+    pub jobs_per_lane: u64,
+    /// Cycles from the command to the last output.
+    pub cycles: u64,
+    /// Bank conflict cycles of the layer's read beats on the configured banks.
+    pub conflict_cycles: u64,
+    /// Kept pairs of all lanes over `cycles · lanes` (positions past 14,400 count as idle).
+    pub mac_utilization: f64,
+    /// The pass at the clock, ms.
+    pub ms: f64,
+    /// The same pass on an H200 (best of SDPA, bmm-softmax-bmm, torch.compile), ms.
+    pub h200_ms: f64,
+    /// Q, K and V bytes the pass reads (int8), GB.
+    pub latent_gb: f64,
+    /// The rate the latent buffer must be refilled at to keep the lanes busy, TB/s.
+    pub refill_tb_per_s: f64,
+}
+
+/// The layer: 14,400 positions, 40 heads of d = 128 in 120-word tokens, T = 30, frame-major,
+/// full mask, every read beat's conflicts from `p`'s bank map. The latent (6.6 GB) does not fit
+/// the buffer; the pass assumes it is refilled as fast as it is read, without taking read cycles.
+pub fn layer_pass(p: &TemporalAttentionParams, clock_mhz: f64) -> LayerPass {
+    let (frames, positions, heads) = (30usize, 14_400u64, 40u64);
+    let cmd = Command::frame_major(p, frames, positions, heads, 0);
+    let map = Mapping { banks: u64::from(p.banks), depth: u64::MAX, pitch: 3 * heads, tokens: u64::MAX };
+    let mut beat_cycles = Vec::new();
+    for g in 0..cmd.groups(p) {
+        for h in 0..heads {
+            for x in 0..3 {
+                beat_cycles.extend((0..frames).map(|t| cmd.read_beat(p, g, h, x, t).cycles(&map)));
+            }
+        }
+    }
+    let jobs = cmd.groups(p) * heads;
+    let outs = job_timing(p, frames, &cmd.mask, jobs, 0, &beat_cycles);
+    let cycles = *outs.last().expect("a beat");
+    let ms = cycles as f64 / (clock_mhz * 1e3);
+    let latent_gb = (positions * frames as u64 * heads * 3 * u64::from(p.d)) as f64 / 1e9;
+    LayerPass {
+        jobs_per_lane: jobs,
+        cycles,
+        conflict_cycles: beat_cycles.iter().map(|k| k - 1).sum(),
+        mac_utilization: (positions * heads * cmd.mask.pairs(frames)) as f64
+            / (cycles as f64 * f64::from(p.lanes)),
+        ms,
+        h200_ms: 9.8,
+        latent_gb,
+        refill_tb_per_s: latent_gb / ms,
+    }
+}
+
+/// Steady-state pace of one mask, by the cycle model.
+#[derive(Debug, Clone, Serialize)]
+pub struct MaskPace {
+    /// The mask.
+    pub mask: String,
+    /// Cycles a lane issues per job: one per kept pair, one per row with none.
+    pub lane_cycles: u64,
+    /// Read beats the loader needs per job (`3·T`).
+    pub load_beats: u64,
+    /// Cycles between consecutive jobs in steady state.
+    pub cycles_per_job: u64,
+    /// `(kept pairs per job) / cycles_per_job`.
+    pub mac_utilization: f64,
+}
+
+/// Cycles per job of every mask at `frames` frames, conflict-free, by the cycle model.
+pub fn mask_pace(p: &TemporalAttentionParams, frames: usize) -> Vec<MaskPace> {
+    let jobs = 12u64;
+    masks(frames)
+        .into_iter()
+        .map(|(name, mask)| {
+            let outs = job_timing(p, frames, &mask, jobs, 0, &vec![1; jobs as usize * 3 * frames]);
+            let ends: Vec<u64> = outs.iter().copied().skip(frames - 1).step_by(frames).collect();
+            let per_job = ends[ends.len() - 1] - ends[ends.len() - 2];
+            MaskPace {
+                mask: name.into(),
+                lane_cycles: mask.cycles(frames),
+                load_beats: 3 * frames as u64,
+                cycles_per_job: per_job,
+                mac_utilization: mask.pairs(frames) as f64 / per_job as f64,
+            }
+        })
+        .collect()
 }
 
 /// The whole benchmark.
@@ -419,8 +510,12 @@ pub struct TaeReport {
     pub accuracy: Vec<Accuracy>,
     /// Gather per layout.
     pub gather: Vec<Gather>,
-    /// MAC utilization and the layer time.
+    /// MAC utilization and the cycle model, co-simulated.
     pub utilization: Utilization,
+    /// One layer's pass by the cycle model.
+    pub layer: LayerPass,
+    /// Cycles per job per mask (T = 30) by the cycle model.
+    pub masks: Vec<MaskPace>,
 }
 
 /// Runs the benchmark for engine `p`.
@@ -433,8 +528,11 @@ pub fn run(
     progress("accuracy per mask");
     let accuracy = accuracy(p, 30, 64, 7);
     let gather = gather(p, progress)?;
-    let utilization = utilization(p, 30, jobs, clock_mhz, progress)?;
-    Ok(TaeReport { clock_mhz, lanes: p.lanes, accuracy, gather, utilization })
+    let utilization = utilization(p, 30, jobs, progress)?;
+    progress("one layer by the cycle model");
+    let layer = layer_pass(p, clock_mhz);
+    let masks = mask_pace(p, 30);
+    Ok(TaeReport { clock_mhz, lanes: p.lanes, accuracy, gather, utilization, layer, masks })
 }
 
 /// The report as text.
@@ -474,12 +572,45 @@ pub fn format_report(r: &TaeReport) -> String {
         u.fill_cycles
     );
     s += &format!(
-        "One Wan-14B layer's temporal pass ({} jobs per lane) at {:.0} MHz: {:.3} ms (H200: {} ms, {:.1}x)\n",
-        u.layer_jobs_per_lane,
-        r.clock_mhz,
-        u.layer_ms,
-        u.h200_ms,
-        u.h200_ms / u.layer_ms
+        "Cycle model: {} cycles vs {} co-simulated ({:+.2}% error), {} of {} output beats off\n",
+        u.predicted_cycles,
+        u.cycles,
+        100.0 * u.cycle_model_error,
+        u.cycle_model_beats_off,
+        u.jobs * u.frames as u64
     );
+    let l = &r.layer;
+    s += &format!(
+        "One Wan-14B layer's temporal pass (cycle model, {} lanes, {} jobs per lane): {} cycles, {} conflict cycles, MAC utilization {:.1}%\n",
+        r.lanes,
+        l.jobs_per_lane,
+        l.cycles,
+        l.conflict_cycles,
+        100.0 * l.mac_utilization
+    );
+    s += &format!(
+        "  at {:.0} MHz: {:.3} ms (H200: {} ms, {:.1}x); reads {:.2} GB of Q, K, V: the buffer must be refilled at {:.2} TB/s\n",
+        r.clock_mhz,
+        l.ms,
+        l.h200_ms,
+        l.h200_ms / l.ms,
+        l.latent_gb,
+        l.refill_tb_per_s
+    );
+    s += "\nCycles per job by mask (T = 30, cycle model, conflict-free)\n";
+    s += &format!(
+        "{:<24} {:>12} {:>11} {:>10} {:>10}\n",
+        "mask", "lane cycles", "load beats", "cycles/job", "MAC util"
+    );
+    for m in &r.masks {
+        s += &format!(
+            "{:<24} {:>12} {:>11} {:>10} {:>9.1}%\n",
+            m.mask,
+            m.lane_cycles,
+            m.load_beats,
+            m.cycles_per_job,
+            100.0 * m.mac_utilization
+        );
+    }
     s
 }

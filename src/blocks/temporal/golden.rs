@@ -180,27 +180,32 @@ impl Command {
         Ok(())
     }
 
-    /// The read beats the command sends to the buffer, in order: per group, head, tensor, frame,
-    /// one request per lane (`None`: the lane holds no position).
+    /// The read beats the command sends to the buffer, in order: per group, head, tensor, frame
+    /// (see [`Command::read_beat`]).
     pub fn read_beats(&self, p: &TemporalAttentionParams) -> Vec<BufferBeat> {
-        let l = u64::from(p.lanes);
-        let pw = p.pitch_width;
         let mut beats = Vec::new();
         for g in 0..self.groups(p) {
             for h in 0..self.heads {
                 for x in 0..3 {
                     for t in 0..self.frames {
-                        let addrs: Vec<u64> = (0..l).map(|ln| self.address(t, x, h, g * l + ln)).collect();
-                        beats.push(BufferBeat::Read {
-                            token: addrs.iter().map(|a| a >> pw).collect(),
-                            word: addrs.iter().map(|a| a & ((1 << pw) - 1)).collect(),
-                            keep: (0..l).map(|ln| g * l + ln < self.positions).collect(),
-                        });
+                        beats.push(self.read_beat(p, g, h, x, t));
                     }
                 }
             }
         }
         beats
+    }
+
+    /// The read beat of frame `t` of tensor `x`, head `h`, group `g`: one request per lane
+    /// (not kept where the lane holds no position).
+    pub fn read_beat(&self, p: &TemporalAttentionParams, g: u64, h: u64, x: u64, t: usize) -> BufferBeat {
+        let (l, pw) = (u64::from(p.lanes), p.pitch_width);
+        let addrs: Vec<u64> = (0..l).map(|ln| self.address(t, x, h, g * l + ln)).collect();
+        BufferBeat::Read {
+            token: addrs.iter().map(|a| a >> pw).collect(),
+            word: addrs.iter().map(|a| a & ((1 << pw) - 1)).collect(),
+            keep: (0..l).map(|ln| g * l + ln < self.positions).collect(),
+        }
     }
 
     /// Conflict cycles of the command's reads.
@@ -337,4 +342,95 @@ pub fn outputs(p: &TemporalAttentionParams, cmd: &Command, buffer: &Buffer) -> V
         }
     }
     beats
+}
+
+/// What the cycle model predicts for a list of commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prediction {
+    /// Cycle each command is taken, refused ones included.
+    pub cmd_cycles: Vec<u64>,
+    /// Cycle of every output beat.
+    pub out_cycles: Vec<u64>,
+}
+
+/// Timing of `cmds` with `cmd` always valid and `out` always ready, the first command taken at
+/// cycle `start` and no write offered meanwhile; `map` is the buffer's map (its pitch). See
+/// [`job_timing`] for the rules; a command is taken the cycle after the previous one's last
+/// beat, a refused one takes one cycle.
+pub fn predict(p: &TemporalAttentionParams, map: &Mapping, cmds: &[Command], start: u64) -> Prediction {
+    let mut at = start;
+    let (mut cmd_cycles, mut out_cycles) = (Vec::new(), Vec::new());
+    for c in cmds {
+        cmd_cycles.push(at);
+        if c.check(p).is_err() {
+            at += 1;
+            continue;
+        }
+        let beats: Vec<u64> = c.read_beats(p).iter().map(|b| b.cycles(map)).collect();
+        let outs = job_timing(p, c.frames, &c.mask, c.groups(p) * c.heads, at, &beats);
+        at = outs.last().expect("a command has a beat") + 1;
+        out_cycles.extend(outs);
+    }
+    Prediction { cmd_cycles, out_cycles }
+}
+
+/// The output beats' cycles of one command of `jobs` jobs of `frames` frames under `mask`, taken
+/// at cycle `start`, when read beat `b` (walk order) holds the banks `beat_cycles[b]` cycles.
+/// It follows the datasheet's rules, not the RTL's registers:
+/// - the walker offers its first beat the cycle after the command; the buffer takes a beat
+///   `k` cycles after the previous one when that one had a `k`-fold conflict, and returns it
+///   `k + 2` cycles after taking it;
+/// - a job's first beat waits until at most one job holds a lane slot: a slot is released
+///   two cycles after its job's last output pass issues;
+/// - a lane takes a job the cycle after its last beat returns, or in the cycle its previous job
+///   issues its last pair, whichever is later; then each row issues `max(1, kept keys)` pairs,
+///   one per cycle, and a row begins only while fewer than `rows_in_flight` rows await output
+///   (a row leaves the count the cycle after its output beat);
+/// - a row reaches the softmax 3 cycles after its last pair and its output pass can begin a
+///   cycle after the softmax's result; output passes run one pair per cycle in row order; a
+///   row's beat leaves 4 cycles after its pass's last pair.
+pub fn job_timing(
+    p: &TemporalAttentionParams,
+    frames: usize,
+    mask: &Mask,
+    jobs: u64,
+    start: u64,
+    beat_cycles: &[u64],
+) -> Vec<u64> {
+    let score_to_pass = super::lane::SCORE_STAGES + p.softmax().latency() + 1;
+    let to_beat = super::lane::VALUE_STAGES + 1;
+    let keys: Vec<u64> = (0..frames)
+        .map(|i| ((0..frames).filter(|&j| mask.keeps(frames, i, j)).count() as u64).max(1))
+        .collect();
+    let credits = p.rows_in_flight as usize;
+    let per_job = 3 * frames;
+    assert_eq!(beat_cycles.len() as u64, jobs * per_job as u64, "one entry per read beat");
+    let (mut beat_at, mut releases, mut beats_out) = (start + 1, Vec::new(), Vec::new());
+    let (mut lane_end, mut pass_end) = (None, 0u64);
+    for j in 0..jobs as usize {
+        if j >= 2 {
+            beat_at = beat_at.max(releases[j - 2] + 1);
+        }
+        let mut loaded = 0;
+        for &k in &beat_cycles[j * per_job..(j + 1) * per_job] {
+            loaded = beat_at + k + 2;
+            beat_at += k;
+        }
+        let take = lane_end.map_or(loaded + 1, |end: u64| end.max(loaded + 1));
+        let mut issue = take + 1;
+        for &n in &keys {
+            let row = beats_out.len();
+            if row >= credits {
+                issue = issue.max(beats_out[row - credits] + 1);
+            }
+            let last_pair = issue + n - 1;
+            let pass = (last_pair + score_to_pass).max(pass_end + 1);
+            pass_end = pass + n - 1;
+            beats_out.push(pass_end + to_beat);
+            issue = last_pair + 1;
+        }
+        lane_end = Some(issue - 1);
+        releases.push(pass_end + 1);
+    }
+    beats_out
 }

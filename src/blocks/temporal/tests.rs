@@ -98,3 +98,43 @@ proptest! {
         }
     }
 }
+
+/// Steady-state cycles between consecutive jobs' last beats, by the cycle model.
+fn job_spacing(p: &TemporalAttentionParams, mask: &Mask, beat_cycles: &[u64]) -> Vec<u64> {
+    let jobs = beat_cycles.len() as u64 / 90;
+    let outs = super::golden::job_timing(p, 30, mask, jobs, 0, beat_cycles);
+    let ends: Vec<u64> = outs.iter().copied().skip(29).step_by(30).collect();
+    ends.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+#[test]
+fn full_attention_keeps_the_lanes_busy_and_sparse_masks_are_load_bound() {
+    let p = TemporalAttentionParams::default();
+    let full = job_spacing(&p, &Mask::default(), &[1; 12 * 90]);
+    assert!(full.iter().all(|&c| c == 900), "{full:?}");
+    for w in 1..=30 {
+        for causal in [false, true] {
+            let mask = Mask { causal, window: w, skip: 0 };
+            let gaps = job_spacing(&p, &mask, &[1; 8 * 90]);
+            let bound = mask.cycles(30).max(90);
+            assert!(gaps.iter().all(|&c| c >= bound), "{mask:?}: {gaps:?} under {bound}");
+        }
+    }
+}
+
+#[test]
+fn conflicts_delay_beats_by_at_most_their_cycles() {
+    let p = TemporalAttentionParams::default();
+    let mut rng = StdRng::seed_from_u64(3);
+    for mask in [Mask::default(), Mask { window: 2, ..Mask::default() }] {
+        let free = super::golden::job_timing(&p, 30, &mask, 6, 0, &[1; 6 * 90]);
+        let ks: Vec<u64> =
+            (0..6 * 90).map(|_| if rng.random_bool(0.2) { rng.random_range(2..5) } else { 1 }).collect();
+        let slow = super::golden::job_timing(&p, 30, &mask, 6, 0, &ks);
+        let lost: u64 = ks.iter().map(|k| k - 1).sum();
+        for (f, s) in free.iter().zip(&slow) {
+            assert!(f <= s && *s <= f + lost, "{f} -> {s} with {lost} conflict cycles");
+        }
+        assert!(slow.last() > free.last(), "conflicts cost nothing: {mask:?}");
+    }
+}
