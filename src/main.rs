@@ -184,14 +184,15 @@ enum BenchCommand {
         out: PathBuf,
     },
     /// Temporal attention: accuracy per mask against f64 attention, the gather's tokens per cycle
-    /// on a co-simulated 256-bank buffer for several layouts, and the lanes' MAC utilization at
-    /// T = 30, d = 128 from a co-simulated engine with one Wan-14B layer's time at the clock.
+    /// on a co-simulated 256-bank buffer for several layouts, the lanes' MAC utilization at
+    /// T = 30, d = 128 from a co-simulated engine with the cycle model checked against it, and by
+    /// that model one Wan-14B layer's time at the clock and each mask's cycles per job.
     Tae {
         /// Heads co-simulated back to back for the utilization.
         #[arg(long, default_value_t = 8)]
         jobs: u64,
         /// Only check a frame-major command of this many frames (with --positions, --heads,
-        /// --window) against the default engine: errors name the field.
+        /// --window) against the engine (the config's, with --set): errors name the field.
         #[arg(long)]
         frames: Option<usize>,
         /// Positions of the checked command (latent height x width).
@@ -203,6 +204,10 @@ enum BenchCommand {
         /// Sliding window of the checked command (0: none).
         #[arg(long, default_value_t = 0)]
         window: u32,
+        /// Override a parameter of the engine (as `vdx gen --block temporal_attention --set`):
+        /// key=value (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
         /// JSON output file.
         #[arg(long, default_value = "bench/results/tae.json")]
         out: PathBuf,
@@ -276,10 +281,19 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", bench::format_report(&report));
             write_json(&out, &report)
         }
-        Command::Bench { command: BenchCommand::Tae { jobs, frames, positions, heads, window, out } } => {
+        Command::Bench {
+            command: BenchCommand::Tae { jobs, frames, positions, heads, window, sets, out },
+        } => {
             use vdx::blocks::temporal::golden::{Command as TaeCommand, Mask};
             use vdx::blocks::temporal::{TemporalAttentionParams, bench};
-            let p = TemporalAttentionParams::default();
+            let config = load_config(None)?;
+            let block = Some("temporal_attention".to_string());
+            let plans = generate::plan(&config, &Selection { die: None, block, sets })?;
+            let unit =
+                plans.first().and_then(|d| d.units.first()).context("no temporal_attention in the config")?;
+            let p: TemporalAttentionParams = toml::Value::Table(unit.params.params_table())
+                .try_into()
+                .context("the engine's parameters")?;
             if let Some(frames) = frames {
                 let mut cmd = TaeCommand::frame_major(&p, frames, positions, heads, 0);
                 cmd.mask = Mask { window, ..Mask::default() };
@@ -293,7 +307,7 @@ fn run(cli: Cli) -> Result<()> {
             if jobs < 2 {
                 bail!("--jobs: {jobs} job(s) give no steady state; use at least 2");
             }
-            let clock = load_config(None)?.clock_mhz;
+            let clock = config.clock_mhz;
             let bar = spinner("tae bench".into());
             let report = bench::run(&p, clock, jobs, &|what| bar.set_message(what.to_string()))?;
             bar.finish_and_clear();

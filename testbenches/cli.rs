@@ -420,6 +420,9 @@ fn bad_tae_commands_are_named() {
         (&["--frames", "30", "--positions", "100"][..], "positions: 100 positions leave lanes idle"),
         (&["--frames", "30", "--positions", "14400"][..], "frame_stride: the command reaches address"),
         (&["--frames", "30", "--positions", "256", "--heads", "0"][..], "heads: H = 0"),
+        (&["--frames", "30", "--set", "lanes=3"][..], "--set lanes: 3 must be a power of two"),
+        (&["--frames", "30", "--set", "rows=2"][..], "--set rows: unknown field `rows`"),
+        (&["--frames", "30", "--positions", "100", "--set", "lanes=128"][..], "the engine has 128 lanes"),
     ] {
         let mut all = vec!["bench", "tae"];
         all.extend_from_slice(args);
@@ -428,5 +431,8 @@ fn bad_tae_commands_are_named() {
     }
     let (ok, stdout, stderr) = vdx(&["bench", "tae", "--frames", "30", "--positions", "256"], tmp.path());
     assert!(ok && stdout.contains("command accepted: T = 30"), "{stdout}{stderr}");
+    let small = ["bench", "tae", "--frames", "30", "--positions", "100", "--set", "lanes=64"];
+    let (ok, stdout, stderr) = vdx(&small, tmp.path());
+    assert!(ok && stdout.contains("100 positions"), "--set reaches the checked engine: {stdout}{stderr}");
     assert!(!tmp.path().join("bench").exists(), "a check writes nothing");
 }

@@ -116,8 +116,9 @@ pub fn bank(p: &LatentBufferParams) -> Result<Module, HdlError> {
     m.finish()
 }
 
-/// `vdx_latent_return`: one read port's word, taken from the bank it was granted, held until the
-/// next grant, shown as 0 when the port did not read.
+/// `vdx_latent_return`: one read port's word, taken from the bank it was granted through a
+/// `log2 banks`-level tree of 2:1 multiplexers, held until the next grant, shown as 0 when the
+/// port did not read.
 pub fn ret(p: &LatentBufferParams) -> Result<Module, HdlError> {
     let m = ModuleBuilder::new("vdx_latent_return");
     m.block(BLOCK).param("banks", p.banks).param("word_width", p.word_width);
@@ -126,12 +127,16 @@ pub fn ret(p: &LatentBufferParams) -> Result<Module, HdlError> {
     let sel = m.input("sel_i", bw);
     let take = m.input("take_i", 1);
     let ok = m.input("ok_i", 1);
-    m.section("Return mux and data register.");
-    let mut picked = banks.slice(ww - 1, 0);
-    for k in 1..b {
-        let here = sel.eq(&sel.lit(u64::from(k)));
-        picked = here.mux(&banks.slice((k + 1) * ww - 1, k * ww), &picked).named(&format!("pick_upto{k}"));
+    m.section("Return mux, a balanced tree: level i halves the words by bit i of the bank.");
+    let mut level = banks.clone();
+    for i in 0..bw {
+        let half = b >> (i + 1);
+        let word = |k: u32| level.slice((k + 1) * ww - 1, k * ww);
+        let picks: Vec<Signal> =
+            (0..half).rev().map(|k| sel.bit(i).mux(&word(2 * k + 1), &word(2 * k))).collect();
+        level = cat(&picks.iter().collect::<Vec<_>>()).named(&format!("pick_level{}", i + 1));
     }
+    let picked = level;
     let word = m.reg("word", ww, Reset::Zero);
     m.next_when(&word, &take, &picked);
     m.output("word_o", &ok.repeat(ww).and(&word));

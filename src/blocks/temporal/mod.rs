@@ -56,6 +56,14 @@
 //! A job (one group, one head) reads `3·T` beats and computes one (query, key) pair per cycle:
 //! `Σ_i max(1, keys of row i)` cycles, `T²` for full attention; the next job's beats load while
 //! one computes. A row may start while fewer than `rows_in_flight` rows wait for their output.
+//!
+//! Exact timing at full pace is [`golden::predict`] (its rules: [`golden::job_timing`]): the first
+//! read beat goes out the cycle after the command, a job's data is in the lanes `k + 2` cycles
+//! after its last beat (`k`: that beat's conflict cycles), a row's output beat leaves
+//! `SCORE_STAGES + softmax latency + 1` cycles after its last pair plus its output pass (one
+//! cycle per kept pair) and `VALUE_STAGES + 1` more, and a lane slot frees two cycles after its
+//! job's last output pass. Full attention at T = 30 keeps the lanes busy (`T²` cycles per job);
+//! masks with fewer than 3 keys per row on average wait for the loader.
 
 pub mod bench;
 pub mod golden;
