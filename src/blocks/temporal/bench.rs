@@ -482,8 +482,9 @@ pub struct MaskPace {
 /// Cycles per job of every mask at `frames` frames, conflict-free, by the cycle model.
 pub fn mask_pace(p: &TemporalAttentionParams, frames: usize) -> Vec<MaskPace> {
     let jobs = 12u64;
-    masks(frames)
-        .into_iter()
+    let mut all = masks(frames);
+    all.push(("window 1 (the diagonal)", Mask { window: 1, ..Mask::default() }));
+    all.into_iter()
         .map(|(name, mask)| {
             let outs = job_timing(p, frames, &mask, jobs, 0, &vec![1; jobs as usize * 3 * frames]);
             let ends: Vec<u64> = outs.iter().copied().skip(frames - 1).step_by(frames).collect();
