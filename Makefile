@@ -47,11 +47,10 @@ qor-attention: setup build
 bench-tae: setup build
 	$(VDX) bench tae
 
-# One TAE lane at VDX-1 size (d 128, t_max 32; its Q/K/V memories as flip-flops), one request
-# slot of the latent buffer's arbitration (256 slots, 256 banks), one read port's return mux at
-# three word widths (the default 1,024-bit one, `--top vdx_latent_return` alone, takes 26 minutes).
+# One request slot of the latent buffer's arbitration (256 slots, 256 banks), one read port's
+# return mux at three word widths (the default 1,024-bit one, `--top vdx_latent_return` alone,
+# takes 26 minutes). A lane at VDX-1 size does not finish yet (README).
 qor-tae: setup build
-	$(VDX) synth --block temporal_attention --top vdx_tae_lane --out rtl_out/qor/tae_lane
 	$(VDX) synth --block latent_buffer --top vdx_latent_grant --out rtl_out/qor/latent_grant
 	$(VDX) synth --block latent_buffer --set word_width=8 --top vdx_latent_return --out rtl_out/qor/latent_return8
 	$(VDX) synth --block latent_buffer --set word_width=32 --top vdx_latent_return --out rtl_out/qor/latent_return32
