@@ -6,7 +6,7 @@
 //! Wan-14B layer's temporal pass at the config's clock and each mask's cycles per job.
 
 use super::TemporalAttentionParams;
-use super::golden::{Command, Mask, Operands, job_timing, predict, reference_job, run_job};
+use super::golden::{Command, Mask, Operands, job_ends, job_timing, predict, reference_job, run_job};
 use super::tb::TaeBench;
 use crate::blocks::latent::LatentBufferParams;
 use crate::blocks::latent::golden::{Beat, Mapping};
@@ -389,7 +389,7 @@ pub fn utilization(
     let model = predict(&q, &Mapping::new(&q.buffer(), pitch), std::slice::from_ref(&cmd), start);
     let off = bench.out_cycles.iter().zip(&model.out_cycles).filter(|(a, b)| a != b).count()
         + bench.out_cycles.len().abs_diff(model.out_cycles.len());
-    let ends: Vec<u64> = bench.out_cycles.iter().copied().skip(frames - 1).step_by(frames).collect();
+    let ends = job_ends(&bench.out_cycles, frames);
     let last = *ends.last().expect("one job at least");
     let predicted = model.out_cycles.last().copied().unwrap_or(start) - start;
     let pairs = jobs * cmd.mask.pairs(frames);
@@ -487,7 +487,7 @@ pub fn mask_pace(p: &TemporalAttentionParams, frames: usize) -> Vec<MaskPace> {
     all.into_iter()
         .map(|(name, mask)| {
             let outs = job_timing(p, frames, &mask, jobs, 0, &vec![1; jobs as usize * 3 * frames]);
-            let ends: Vec<u64> = outs.iter().copied().skip(frames - 1).step_by(frames).collect();
+            let ends = job_ends(&outs, frames);
             let per_job = ends[ends.len() - 1] - ends[ends.len() - 2];
             MaskPace {
                 mask: name.into(),

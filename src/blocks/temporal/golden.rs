@@ -374,6 +374,12 @@ pub fn predict(p: &TemporalAttentionParams, map: &Mapping, cmds: &[Command], sta
     Prediction { cmd_cycles, out_cycles }
 }
 
+/// The cycle of each job's last output beat, from a command's output beat cycles (jobs of
+/// `frames` beats each).
+pub fn job_ends(out_cycles: &[u64], frames: usize) -> Vec<u64> {
+    out_cycles.iter().copied().skip(frames - 1).step_by(frames).collect()
+}
+
 /// The output beats' cycles of one command of `jobs` jobs of `frames` frames under `mask`, taken
 /// at cycle `start`, when read beat `b` (walk order) holds the banks `beat_cycles[b]` cycles.
 /// It follows the datasheet's rules, not the RTL's registers:

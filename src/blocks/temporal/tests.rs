@@ -103,7 +103,7 @@ proptest! {
 fn job_spacing(p: &TemporalAttentionParams, mask: &Mask, beat_cycles: &[u64]) -> Vec<u64> {
     let jobs = beat_cycles.len() as u64 / 90;
     let outs = super::golden::job_timing(p, 30, mask, jobs, 0, beat_cycles);
-    let ends: Vec<u64> = outs.iter().copied().skip(29).step_by(30).collect();
+    let ends = super::golden::job_ends(&outs, 30);
     ends.windows(2).map(|w| w[1] - w[0]).collect()
 }
 
