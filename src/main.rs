@@ -60,6 +60,11 @@ enum Command {
         /// Clock the slack is measured against (default: the config's `clock_mhz`).
         #[arg(long)]
         clock_mhz: Option<f64>,
+        /// How memories are synthesised: `flops` (flip-flops and multiplexers) or `macros`
+        /// (memories with one read and one write port and at least 32 words become SRAM macro
+        /// cells with an estimated area; see the README).
+        #[arg(long, value_enum, default_value_t = MemoryMapping::Flops)]
+        memories: MemoryMapping,
         /// Work folder (default rtl_out/<config>-synth/<die>/<instance>).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -238,8 +243,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Blocks => blocks(),
         Command::Gen { select, out } => gen_cmd(&select, out.as_deref()),
         Command::Sim { select, cycles, seed, trace } => sim_cmd(&select, cycles, seed, trace.as_deref()),
-        Command::Synth { select, top, clock_mhz, out } => {
-            synth_cmd(&select, top.as_deref(), clock_mhz, out.as_deref())
+        Command::Synth { select, top, clock_mhz, memories, out } => {
+            synth_cmd(&select, top.as_deref(), clock_mhz, memories, out.as_deref())
         }
         Command::Doc { block } => doc_cmd(&block),
         Command::Lint { dir } => lint_cmd(dir.as_deref().unwrap_or(Path::new("rtl_out"))),
@@ -520,26 +525,25 @@ fn sim_cmd(select: &SelectArgs, cycles: u64, seed: u64, trace: Option<&Path>) ->
     Ok(())
 }
 
-/// Files a `vdx synth` run writes into its work folder, besides the Verilog.
-const SYNTH_FILES: &[&str] = &[
-    "synth.ys",
-    "abc.constr",
-    "yosys.log",
-    "stat.rpt",
-    "stat.json",
-    "netlist.v",
-    "netlist.json",
-    "sta.tcl",
-    "sta.log",
-    "stages.tcl",
-    "stages.log",
-    "synth.json",
-];
+/// Files a `vdx synth` run writes into its work folder besides the flow's
+/// ([`vdx::flows::synth::WORK_FILES`]) and the Verilog: its report, and `stat.json`, which
+/// earlier versions wrote.
+const SYNTH_FILES: &[&str] = &["synth.json", "stat.json"];
+
+/// `vdx synth --memories`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MemoryMapping {
+    /// Flip-flops and multiplexers.
+    Flops,
+    /// SRAM macro cells for memories with one read and one write port and at least 32 words.
+    Macros,
+}
 
 fn synth_cmd(
     select: &SelectArgs,
     top: Option<&str>,
     clock_mhz: Option<f64>,
+    memories: MemoryMapping,
     out: Option<&Path>,
 ) -> Result<()> {
     use vdx::flows::synth;
@@ -549,7 +553,11 @@ fn synth_cmd(
     if !(clock_mhz.is_finite() && clock_mhz > 0.0 && clock_mhz <= 10_000.0) {
         bail!("--clock-mhz {clock_mhz}: must be a frequency in (0, 10000] MHz");
     }
-    let opts = synth::SynthOptions { clock_mhz, ..synth::SynthOptions::default() };
+    let memories = match memories {
+        MemoryMapping::Flops => synth::Memories::Flops,
+        MemoryMapping::Macros => synth::Memories::Macros,
+    };
+    let opts = synth::SynthOptions { clock_mhz, memories, ..synth::SynthOptions::default() };
     // Everything is built and checked before anything is written. Instances that build the same
     // top (the three compute dies' arrays) are synthesized once: global module names make the
     // top's name the key.
@@ -602,6 +610,7 @@ fn synth_cmd(
     let writes = |j: &Job| -> Vec<String> {
         SYNTH_FILES
             .iter()
+            .chain(synth::WORK_FILES)
             .map(|s| s.to_string())
             .chain(j.emitted.files.iter().map(|f| f.name.clone()))
             .collect()

@@ -454,3 +454,93 @@ fn real_yosys_netlists_name_flops_after_their_registers() {
     assert!(row("s10").worst_endpoint.starts_with("half_s10_q["), "{table}");
     assert!(row("s10").worst_arrival_ns > row("s3").worst_arrival_ns, "{table}");
 }
+
+/// A memory of `words` × 8 bits inside `u_ram` (one write port, one read port), its read data
+/// added to a registered input and registered: the adder path starts at the memory's read data.
+fn memory_and_adder(words: u64) -> Module {
+    let r = ModuleBuilder::new(&format!("vdx_synth_ram{words}"));
+    let aw = crate::hdl::index_bits(words);
+    let we = r.input("we_i", 1);
+    let wa = r.input("waddr_i", aw);
+    let wd = r.input("wdata_i", 8);
+    let re = r.input("re_i", 1);
+    let ra = r.input("raddr_i", aw);
+    let mem = r.memory("store", 8, words);
+    mem.write(&we, &wa, &wd);
+    r.output("rdata_o", &mem.read(&re, &ra));
+    let ram = r.finish().unwrap();
+    let m = ModuleBuilder::new(&format!("vdx_synth_ram_top{words}"));
+    let inputs: Vec<(&str, Signal)> =
+        [("we_i", 1), ("waddr_i", aw), ("wdata_i", 8), ("re_i", 1), ("raddr_i", aw)]
+            .iter()
+            .map(|&(n, w)| (n, m.input(n, w)))
+            .collect();
+    let conns: Vec<(&str, &Signal)> = inputs.iter().map(|(n, s)| (*n, s)).collect();
+    let u = m.instance("u_ram", &ram, &conns);
+    let x = m.input("x_i", 8);
+    let x_q = m.reg("x", 8, Reset::Zero);
+    m.next(&x_q, &x);
+    let sum = m.reg("sum", 8, Reset::Zero);
+    m.next(&sum, &u.output("rdata_o").add(&x_q));
+    m.output("sum_o", &sum);
+    m.finish().unwrap()
+}
+
+#[test]
+fn memories_become_macros_with_their_area_and_timing() {
+    if !have_flow() {
+        return;
+    }
+    let m = memory_and_adder(64);
+    let dir = tempfile::tempdir().unwrap();
+    let (files, top) = emit(&m, dir.path());
+    let flops_opts = SynthOptions::default();
+    let macro_opts = SynthOptions { memories: Memories::Macros, ..SynthOptions::default() };
+    let as_flops = synthesize(&files, &top, &dir.path().join("flops"), &flops_opts).unwrap();
+    let work = dir.path().join("macros");
+    let r = synthesize(&files, &top, &work, &macro_opts).unwrap();
+    let text = format_report(&r);
+    check_consistent(&r);
+    // One macro of the memory's shape, under the memory's own name, with the model's area.
+    assert_eq!(r.macros.len(), 1, "{text}");
+    let mac = &r.macros[0];
+    assert_eq!(
+        (mac.cell.as_str(), mac.words, mac.width, mac.count),
+        ("vdx_sram_1r1w_64x8", 64, 8, 1),
+        "{text}"
+    );
+    let expected = 64.0 * 8.0 * BITCELL_UM2 / ARRAY_EFFICIENCY;
+    assert!((mac.area_um2 - expected).abs() < 0.1 && (r.macro_area_um2 - expected).abs() < 0.1, "{text}");
+    assert_eq!(r.cell_counts.get("vdx_sram_1r1w_64x8"), Some(&1), "{text}");
+    // `stat` counted the macro's Liberty area in the total.
+    assert!(r.area_um2 > r.macro_area_um2 + 100.0, "{text}");
+    // The 512 bits and the 8-bit read register left the flip-flops: 16 registers remain.
+    assert_eq!(r.flops, 16, "{text}");
+    assert!(as_flops.flops >= 16 + 512, "{}", format_report(&as_flops));
+    // The macro's read data launches the adder path; its inputs are endpoints of their own.
+    let netlist = std::fs::read_to_string(work.join("netlist.v")).unwrap();
+    assert!(netlist.contains("vdx_sram_1r1w_64x8"), "{netlist}");
+    let stages = stage_timing(&work, &top, &macro_opts).unwrap();
+    let table = format_stage_timing(&stages);
+    let macro_row = stages.iter().find(|s| s.stage.ends_with("(macro)")).unwrap_or_else(|| panic!("{table}"));
+    assert!(macro_row.stage.contains("store"), "{table}");
+    // write data, write enables (8), both addresses (12), read enable: every input pin is timed.
+    assert_eq!(macro_row.endpoints, 8 + 8 + 12 + 1, "{table}");
+    let sum = stages.iter().find(|s| s.stage == "sum_q").unwrap_or_else(|| panic!("{table}"));
+    assert!(sum.worst_arrival_ns > 0.3, "{table}");
+}
+
+#[test]
+fn memories_below_the_macro_size_stay_flops() {
+    if !have_flow() {
+        return;
+    }
+    let m = memory_and_adder(MACRO_MIN_WORDS / 2);
+    let dir = tempfile::tempdir().unwrap();
+    let (files, top) = emit(&m, dir.path());
+    let opts = SynthOptions { memories: Memories::Macros, ..SynthOptions::default() };
+    let r = synthesize(&files, &top, &dir.path().join("macros"), &opts).unwrap();
+    let text = format_report(&r);
+    assert!(r.macros.is_empty() && r.macro_area_um2 == 0.0, "{text}");
+    assert!(r.flops >= 16 + 8 * MACRO_MIN_WORDS / 2, "{text}");
+}

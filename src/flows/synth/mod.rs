@@ -41,6 +41,13 @@
 //!
 //!   and `report_checks -path_delay max -format full -digits 4`.
 //!
+//! With [`Memories::Macros`] the Yosys side runs in two scripts: `coarse.ys` stops `synth` before
+//! its `fine` label, saves the design as `coarse.il` and lists its memories in `memories.json`;
+//! vdx then writes the macro cells of the qualifying memories (`macros_map.v`, `macros_bb.v`,
+//! `macros.lib`, see [`Memories`] and the `macros` module), and `synth.ys` reads `coarse.il`, maps
+//! those memories onto the cells with `techmap`, runs `synth -run fine:` and the mapping above,
+//! with `stat` also reading `macros.lib` (which OpenSTA then reads after the Liberty).
+//!
 //! The files are split by concern: `yosys` (script, run, `stat.rpt`, Liberty and JSON netlist
 //! reading), `sta` (scripts, run, report parsing), `stages` (endpoints grouped into stages) and
 //! `report` (tables).
@@ -81,6 +88,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 mod error;
+mod macros;
 mod report;
 mod sta;
 mod stages;
@@ -92,6 +100,7 @@ mod flow_tests;
 mod tests;
 
 pub use error::SynthError;
+pub use macros::{ARRAY_EFFICIENCY, BITCELL_UM2, MACRO_MIN_WORDS, MacroUse, Memories};
 pub use report::{format_report, format_stage_timing};
 
 /// Where Debian's `qflow-tech-osu018` installs the OSU 0.18 µm Liberty file.
@@ -129,6 +138,8 @@ pub struct SynthOptions {
     pub drive_cell: String,
     /// Load in femtofarads (ABC's unit for `set_load`) assumed on every output.
     pub output_load: f64,
+    /// Whether large memories become SRAM macro cells or flip-flops (see [`Memories`]).
+    pub memories: Memories,
 }
 
 impl Default for SynthOptions {
@@ -139,6 +150,7 @@ impl Default for SynthOptions {
             liberty: PathBuf::from(OSU018_LIBERTY),
             drive_cell: "INVX1".into(),
             output_load: 10.0,
+            memories: Memories::Flops,
         }
     }
 }
@@ -185,8 +197,14 @@ pub struct SynthReport {
     pub clock_mhz: f64,
     /// Standard cells after mapping (Yosys `stat`, "Number of cells").
     pub cells: u64,
-    /// Total cell area from Yosys `stat -liberty`, in the Liberty's area unit (µm² for OSU018).
+    /// Total cell area from Yosys `stat -liberty`, in the Liberty's area unit (µm² for OSU018),
+    /// including the estimated area of any SRAM macros ([`Self::macro_area_um2`]).
     pub area_um2: f64,
+    /// The SRAM macro cells of a [`Memories::Macros`] run, one entry per shape (empty otherwise).
+    pub macros: Vec<MacroUse>,
+    /// Estimated area of all macros in µm² (see [`Memories`]); `area_um2 − macro_area_um2` is the
+    /// standard cells'.
+    pub macro_area_um2: f64,
     /// Cells per Liberty cell type.
     pub cell_counts: BTreeMap<String, u64>,
     /// Flip-flops: cells whose Liberty description has an `ff` group.
@@ -261,7 +279,7 @@ pub fn synthesize(
     let liberty = canonical(&opts.liberty)?;
     let files: Vec<PathBuf> = files.iter().map(|f| canonical(f)).collect::<Result<_, _>>()?;
     std::fs::create_dir_all(work_dir).map_err(|source| io_err(work_dir, source))?;
-    yosys::run_yosys(&yosys, &files, top, &liberty, opts, work_dir)?;
+    let shapes = yosys::run_yosys(&yosys, &files, top, &liberty, opts, work_dir)?;
 
     let stat_path = work_dir.join(yosys::STAT_FILE);
     let stat = yosys::parse_stat(&read(&stat_path)?, &stat_path)?;
@@ -276,6 +294,14 @@ pub fn synthesize(
     })?;
     let flop_cells = yosys::liberty_flop_cells(&read(&liberty)?);
     let flops = stat.counts.iter().filter(|(c, _)| flop_cells.contains(*c)).map(|(_, n)| n).sum();
+    let macros: Vec<MacroUse> = shapes
+        .keys()
+        .filter_map(|s| {
+            let count = *stat.counts.get(&s.cell())?;
+            Some(MacroUse { cell: s.cell(), words: s.words, width: s.width, count, area_um2: s.area_um2() })
+        })
+        .collect();
+    let macro_area_um2 = macros.iter().map(|m| m.count as f64 * m.area_um2).sum();
 
     let netlist = yosys::Netlist::read(&work_dir.join(NETLIST_JSON), top)?;
     let clocked = netlist.has_input(CLOCK_PORT);
@@ -284,7 +310,8 @@ pub fn synthesize(
     }
 
     let period_ns = opts.period_ns();
-    let worst = sta::worst_path(&sta, work_dir, top, &liberty, period_ns, clocked)?;
+    let libraries = libraries(&liberty, work_dir, opts)?;
+    let worst = sta::worst_path(&sta, work_dir, top, &libraries, period_ns, clocked)?;
     let min_period = period_ns - worst.slack;
     let fmax_mhz = if min_period > 0.0 { 1000.0 / min_period } else { f64::INFINITY };
     let mut critical_path = vec![worst.startpoint];
@@ -295,6 +322,8 @@ pub fn synthesize(
         clock_mhz: opts.clock_mhz,
         cells: stat.cells,
         area_um2,
+        macros,
+        macro_area_um2,
         cell_counts: stat.counts,
         flops,
         critical_path_ns: worst.arrival,
@@ -337,14 +366,55 @@ pub fn stage_timing(work_dir: &Path, top: &str, opts: &SynthOptions) -> Result<V
     }
     let netlist = yosys::Netlist::read(&work_dir.join(NETLIST_JSON), top)?;
     let flop_cells = yosys::liberty_flop_cells(&read(&liberty)?);
-    let flops = stages::flop_registers(&netlist.flop_q_names(&flop_cells));
+    let mut flops = stages::flop_registers(&netlist.flop_q_names(&flop_cells));
     let clocked = netlist.has_input(CLOCK_PORT);
     if !flops.is_empty() && !clocked {
         return Err(SynthError::NoClock { top: top.to_string(), flops: flops.len() as u64 });
     }
-    let (ends, log) = sta::all_endpoints(&sta, work_dir, top, &liberty, opts.period_ns(), clocked)?;
+    // A macro's inputs are endpoints too: each macro is a group of its own, named after it.
+    for inst in netlist.cells_of_prefix(macros::MACRO_PREFIX) {
+        flops.insert(inst.clone(), format!("{inst} (macro)"));
+    }
+    let libraries = libraries(&liberty, work_dir, opts)?;
+    let (ends, log) = sta::all_endpoints(&sta, work_dir, top, &libraries, opts.period_ns(), clocked)?;
     stages::group_stages(&ends, &flops, &log)
 }
+
+/// The Liberty files OpenSTA reads: `liberty`, and with [`Memories::Macros`] the macros' Liberty
+/// the run wrote into `work_dir` (absolute, like `liberty`).
+fn libraries(liberty: &Path, work_dir: &Path, opts: &SynthOptions) -> Result<Vec<PathBuf>, SynthError> {
+    let mut libs = vec![liberty.to_path_buf()];
+    if opts.memories == Memories::Macros {
+        let lib = work_dir.join(macros::LIBERTY_FILE);
+        if !lib.is_file() {
+            return Err(SynthError::NoNetlist { path: lib });
+        }
+        libs.push(canonical(&lib)?);
+    }
+    Ok(libs)
+}
+
+/// Every file [`synthesize`] and [`stage_timing`] may write into a work folder, so that a caller
+/// can record them and overwrite them in a later run.
+pub const WORK_FILES: &[&str] = &[
+    "synth.ys",
+    "abc.constr",
+    "yosys.log",
+    yosys::STAT_FILE,
+    NETLIST_V,
+    NETLIST_JSON,
+    "sta.tcl",
+    "sta.log",
+    "stages.tcl",
+    "stages.log",
+    yosys::COARSE_SCRIPT,
+    "coarse.log",
+    yosys::COARSE_RTLIL,
+    macros::MEMORIES_JSON,
+    macros::MAP_FILE,
+    macros::BLACKBOX_FILE,
+    macros::LIBERTY_FILE,
+];
 
 /// `[A-Za-z_][A-Za-z0-9_$]*`: a Verilog simple identifier, which also needs no quoting in either
 /// script.

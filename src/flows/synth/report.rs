@@ -18,6 +18,23 @@ pub fn format_report(r: &SynthReport) -> String {
         ("startpoint".into(), r.startpoint().to_string()),
         ("endpoint".into(), r.endpoint().to_string()),
     ];
+    let mut head = head;
+    if !r.macros.is_empty() {
+        head.insert(3, ("  standard cells".into(), format!("{:.1} µm²", r.area_um2 - r.macro_area_um2)));
+        head.insert(4, ("  SRAM macros (est.)".into(), format!("{:.1} µm²", r.macro_area_um2)));
+        for (i, m) in r.macros.iter().enumerate() {
+            head.insert(
+                5 + i,
+                (
+                    format!("  {}", m.cell),
+                    format!(
+                        "{} × {} words × {} bits, {:.1} µm² each (est.)",
+                        m.count, m.words, m.width, m.area_um2
+                    ),
+                ),
+            );
+        }
+    }
     let cells: Vec<(String, String)> =
         r.cell_counts.iter().map(|(c, n)| (format!("  {c}"), n.to_string())).collect();
     let w = head.iter().chain(&cells).map(|(k, _)| k.chars().count()).max().unwrap_or(0).max(9);

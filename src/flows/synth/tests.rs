@@ -6,7 +6,9 @@ use super::sta::{
     tcl_word,
 };
 use super::stages::{flop_registers, group_stages, net_base, stage_of};
-use super::yosys::{Netlist, liberty_flop_cells, parse_stat, yosys_script, yosys_word};
+use super::yosys::{
+    Netlist, coarse_script, liberty_flop_cells, macro_script, parse_stat, yosys_script, yosys_word,
+};
 use super::*;
 use std::collections::BTreeSet;
 
@@ -116,12 +118,53 @@ fn scripts_are_as_documented() {
             "write_json netlist.json",
         ]
     );
-    let tcl = sta_script("top", lib, 10.0, true).unwrap();
+    let tcl = sta_script("top", &[lib.to_path_buf()], 10.0, true).unwrap();
     assert!(tcl.contains("create_clock -name clk -period 10.000000 [get_ports {clk_i}]"), "{tcl}");
     assert!(tcl.contains("[delete_from_list [all_inputs] [get_ports {clk_i}]]"), "{tcl}");
-    let tcl = sta_script("top", lib, 2.5, false).unwrap();
+    let tcl = sta_script("top", &[lib.to_path_buf()], 2.5, false).unwrap();
     assert!(tcl.contains("create_clock -name clk -period 2.500000\n"), "{tcl}");
     assert!(tcl.contains("set_input_delay 0 -clock clk [all_inputs]"), "{tcl}");
+    let two = [lib.to_path_buf(), PathBuf::from("/w/macros.lib")];
+    let tcl = sta_script("top", &two, 2.5, true).unwrap();
+    assert!(
+        tcl.contains("read_liberty {/l/osu.lib}\n  read_liberty {/w/macros.lib}\n  read_verilog"),
+        "{tcl}"
+    );
+}
+
+#[test]
+fn macro_scripts_are_as_documented() {
+    let coarse = coarse_script(&[PathBuf::from("/d/a.v")], "top").unwrap();
+    let body: Vec<&str> = coarse.lines().skip(1).collect();
+    assert_eq!(
+        body,
+        [
+            "read_verilog \"/d/a.v\"",
+            "hierarchy -check -top top",
+            "synth -top top -flatten -run :fine",
+            "write_rtlil coarse.il",
+            "delete c:* t:$mem_v2 %d",
+            "write_json memories.json",
+        ]
+    );
+    let ys = macro_script("top", Path::new("/l/osu.lib"), 10_000.0).unwrap();
+    let body: Vec<&str> = ys.lines().skip(1).collect();
+    assert_eq!(
+        body,
+        [
+            "read_rtlil coarse.il",
+            "read_verilog -lib macros_bb.v",
+            "techmap -map macros_map.v t:$mem_v2",
+            "synth -top top -run fine:",
+            "dfflibmap -liberty \"/l/osu.lib\"",
+            "abc -D 10000 -constr abc.constr -liberty \"/l/osu.lib\"",
+            "opt_clean",
+            "rename -enumerate c:* t:vdx_sram_1r1w_* %d",
+            "tee -o stat.rpt stat -liberty \"/l/osu.lib\" -liberty macros.lib",
+            "write_verilog -noattr -simple-lhs netlist.v",
+            "write_json netlist.json",
+        ]
+    );
 }
 
 #[test]
@@ -377,6 +420,8 @@ fn report_table_shows_the_figures() {
         clock_mhz: 100.0,
         cells: 3,
         area_um2: 123.0,
+        macros: Vec::new(),
+        macro_area_um2: 0.0,
         cell_counts: BTreeMap::from([("DFFSR".into(), 1), ("INVX1".into(), 2)]),
         flops: 1,
         critical_path_ns: 1.25,
@@ -392,6 +437,27 @@ fn report_table_shows_the_figures() {
         "666.7 MHz",
         "  INVX1",
         "q (output port)",
+    ] {
+        assert!(t.contains(want), "missing `{want}` in\n{t}");
+    }
+    let with_macro = SynthReport {
+        macros: vec![MacroUse {
+            cell: "vdx_sram_1r1w_64x8".into(),
+            words: 64,
+            width: 8,
+            count: 2,
+            area_um2: 40.0,
+        }],
+        macro_area_um2: 80.0,
+        ..r.clone()
+    };
+    let t = format_report(&with_macro);
+    for want in [
+        "standard cells",
+        "| 43.0 µm²",
+        "SRAM macros (est.)",
+        "| 80.0 µm²",
+        "2 × 64 words × 8 bits, 40.0 µm² each",
     ] {
         assert!(t.contains(want), "missing `{want}` in\n{t}");
     }
@@ -472,4 +538,49 @@ fn json_netlist_errors_name_the_file_and_what_is_wrong() {
     assert!(text.contains("modules.t.ports.io.direction"), "{text}");
     let text = Netlist::parse(&JSON_NETLIST[..200], "t", file).unwrap_err().to_string();
     assert!(text.contains("w/netlist.json") && text.contains("write_json"), "{text}");
+}
+
+/// A `$mem_v2` cell of a coarse `write_json` design with the given parameters (binary strings).
+fn mem_cell(size: u64, width: u64, rd: u64, wr: u64, rd_clk: &str) -> serde_json::Value {
+    let bin = |v: u64| format!("{v:032b}");
+    serde_json::json!({
+        "type": "$mem_v2",
+        "parameters": {
+            "SIZE": bin(size), "WIDTH": bin(width), "ABITS": bin(64 - (size - 1).leading_zeros() as u64),
+            "OFFSET": bin(0), "RD_PORTS": bin(rd), "WR_PORTS": bin(wr), "RD_CLK_ENABLE": rd_clk,
+            "RD_CLK_POLARITY": rd_clk, "WR_CLK_ENABLE": "1", "WR_CLK_POLARITY": "1", "MEMID": "\\m"
+        }
+    })
+}
+
+#[test]
+fn only_large_one_read_one_write_clocked_memories_become_macros() {
+    let design = serde_json::json!({ "modules": { "top": { "cells": {
+        "a": mem_cell(64, 1024, 1, 1, "1"),
+        "b": mem_cell(64, 1024, 1, 1, "1"),
+        "c": mem_cell(32, 8, 1, 1, "1"),
+        "small": mem_cell(16, 8, 1, 1, "1"),
+        "rom": mem_cell(64, 8, 1, 0, "1"),
+        "two_reads": mem_cell(64, 8, 2, 1, "11"),
+        "async_read": mem_cell(64, 8, 1, 1, "0"),
+        "adder": { "type": "$add", "parameters": {} }
+    } } } });
+    let shapes = macros::memory_shapes(&design.to_string(), Path::new("memories.json")).unwrap();
+    let found: Vec<(String, u64)> = shapes.iter().map(|(s, n)| (s.cell(), *n)).collect();
+    assert_eq!(found, [("vdx_sram_1r1w_32x8".to_string(), 1), ("vdx_sram_1r1w_64x1024".to_string(), 2)]);
+    let err = macros::memory_shapes("{", Path::new("memories.json")).unwrap_err();
+    assert!(err.to_string().contains("memories.json"), "{err}");
+    // The files name each shape's cell once and in the same way.
+    let map = macros::techmap_verilog(shapes.keys());
+    let bb = macros::blackbox_verilog(shapes.keys());
+    let lib = macros::liberty(shapes.keys());
+    for cell in ["vdx_sram_1r1w_32x8", "vdx_sram_1r1w_64x1024"] {
+        assert_eq!(map.matches(&format!("{cell} _TECHMAP_REPLACE_")).count(), 1, "{map}");
+        assert_eq!(bb.matches(&format!("module {cell} (")).count(), 1, "{bb}");
+        assert_eq!(lib.matches(&format!("cell ({cell})")).count(), 1, "{lib}");
+    }
+    assert!(bb.contains("output [1023:0] RD_DATA") && bb.contains("input [5:0] WR_ADDR"), "{bb}");
+    let area = 64.0 * 1024.0 * macros::BITCELL_UM2 / macros::ARRAY_EFFICIENCY;
+    assert!(lib.contains(&format!("area : {area:.1};")), "{lib}");
+    assert_eq!(lib.matches('{').count(), lib.matches('}').count(), "{lib}");
 }

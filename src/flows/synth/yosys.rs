@@ -1,6 +1,7 @@
 //! The Yosys side of the flow: the script and its run, the `stat` report, the flip-flops of the
 //! Liberty, and the JSON netlist.
 
+use super::macros::{self, Memories, Shape};
 use super::{NETLIST_JSON, NETLIST_V, SynthError, SynthOptions, TAIL_LINES, read, run, write};
 use crate::sim::tool::{display_command, tail};
 use serde::Deserialize;
@@ -15,8 +16,11 @@ pub(super) const STAT_FILE: &str = "stat.rpt";
 /// `DFFNEGX1`, `DFFSR`) all call their output `Q`.
 const FLOP_Q_PIN: &str = "Q";
 
-/// Writes `synth.ys` and `abc.constr` into `work_dir` and runs Yosys there (see the module docs of
-/// [`super`]); `files` and `liberty` are absolute.
+/// Writes the Yosys scripts and `abc.constr` into `work_dir` and runs Yosys there (see the module
+/// docs of [`super`]); `files` and `liberty` are absolute. With [`Memories::Macros`] a first run
+/// (`coarse.ys`) stops before the fine mapping and lists the memories, the macro files are
+/// written, and `synth.ys` continues from the saved coarse design; the qualifying memory shapes
+/// and their counts are returned (none with [`Memories::Flops`]).
 pub(super) fn run_yosys(
     yosys: &Path,
     files: &[PathBuf],
@@ -24,14 +28,43 @@ pub(super) fn run_yosys(
     liberty: &Path,
     opts: &SynthOptions,
     work_dir: &Path,
-) -> Result<(), SynthError> {
-    write(&work_dir.join("synth.ys"), &yosys_script(files, top, liberty, 1.0e6 / opts.clock_mhz)?)?;
+) -> Result<BTreeMap<Shape, u64>, SynthError> {
+    let period_ps = 1.0e6 / opts.clock_mhz;
     write(
         &work_dir.join("abc.constr"),
         &format!("set_driving_cell {}\nset_load {}\n", opts.drive_cell, opts.output_load),
     )?;
+    let shapes = match opts.memories {
+        Memories::Flops => {
+            write(&work_dir.join("synth.ys"), &yosys_script(files, top, liberty, period_ps)?)?;
+            BTreeMap::new()
+        }
+        Memories::Macros => {
+            write(&work_dir.join(COARSE_SCRIPT), &coarse_script(files, top)?)?;
+            run_script(yosys, work_dir, COARSE_SCRIPT, "coarse.log")?;
+            let json = work_dir.join(macros::MEMORIES_JSON);
+            let shapes = macros::memory_shapes(&read(&json)?, &json)?;
+            write(&work_dir.join(macros::MAP_FILE), &macros::techmap_verilog(shapes.keys()))?;
+            write(&work_dir.join(macros::BLACKBOX_FILE), &macros::blackbox_verilog(shapes.keys()))?;
+            write(&work_dir.join(macros::LIBERTY_FILE), &macros::liberty(shapes.keys()))?;
+            write(&work_dir.join("synth.ys"), &macro_script(top, liberty, period_ps)?)?;
+            shapes
+        }
+    };
+    run_script(yosys, work_dir, "synth.ys", "yosys.log")?;
+    Ok(shapes)
+}
+
+/// The first script of a [`Memories::Macros`] run.
+pub(super) const COARSE_SCRIPT: &str = "coarse.ys";
+
+/// The coarse design a [`Memories::Macros`] run saves between its two scripts.
+pub(super) const COARSE_RTLIL: &str = "coarse.il";
+
+/// Runs `yosys -q -l <log> -s <script>` in `work_dir`.
+fn run_script(yosys: &Path, work_dir: &Path, script: &str, log: &str) -> Result<(), SynthError> {
     let mut cmd = Command::new(yosys);
-    cmd.args(["-q", "-l", "yosys.log", "-s", "synth.ys"]).current_dir(work_dir);
+    cmd.args(["-q", "-l", log, "-s", script]).current_dir(work_dir);
     let (status, output) = run(&mut cmd, yosys)?;
     if !status.success() {
         return Err(SynthError::ToolFailed {
@@ -39,10 +72,41 @@ pub(super) fn run_yosys(
             command: display_command(&cmd),
             status: status.to_string(),
             output: tail(&output, TAIL_LINES),
-            log: work_dir.join("yosys.log"),
+            log: work_dir.join(log),
         });
     }
     Ok(())
+}
+
+/// `read_verilog` of `files`.
+fn read_files(files: &[PathBuf]) -> Result<String, SynthError> {
+    let mut read = String::from("read_verilog");
+    for f in files {
+        read.push(' ');
+        read.push_str(&yosys_word(f)?);
+    }
+    Ok(read)
+}
+
+/// The script's common tail: flip-flops and gates onto the Liberty, names, reports, netlists;
+/// `stat` also reads `extra_stat_lib` (the macros' Liberty) when given.
+fn mapping_tail(lib: &str, period_ps: f64, extra_stat_lib: Option<&str>) -> String {
+    let stat_libs = match extra_stat_lib {
+        Some(extra) => format!("-liberty {lib} -liberty {extra}"),
+        None => format!("-liberty {lib}"),
+    };
+    // Macro instances keep the memories' names, so that reports can say which memory they are.
+    let renamed =
+        if extra_stat_lib.is_some() { format!("c:* t:{}* %d", macros::MACRO_PREFIX) } else { "c:*".into() };
+    format!(
+        "dfflibmap -liberty {lib}\n\
+         abc -D {period_ps:.0} -constr abc.constr -liberty {lib}\n\
+         opt_clean\n\
+         rename -enumerate {renamed}\n\
+         tee -o {STAT_FILE} stat {stat_libs}\n\
+         write_verilog -noattr -simple-lhs {NETLIST_V}\n\
+         write_json {NETLIST_JSON}\n"
+    )
 }
 
 /// The Yosys script (see the module docs of [`super`]).
@@ -53,23 +117,48 @@ pub(super) fn yosys_script(
     period_ps: f64,
 ) -> Result<String, SynthError> {
     let lib = yosys_word(liberty)?;
-    let mut read = String::from("read_verilog");
-    for f in files {
-        read.push(' ');
-        read.push_str(&yosys_word(f)?);
-    }
     Ok(format!(
         "# vdx: synthesis of {top} onto {lib} (generated by vdx::flows::synth)\n\
          {read}\n\
          hierarchy -check -top {top}\n\
          synth -top {top} -flatten\n\
-         dfflibmap -liberty {lib}\n\
-         abc -D {period_ps:.0} -constr abc.constr -liberty {lib}\n\
-         opt_clean\n\
-         rename -enumerate c:*\n\
-         tee -o {STAT_FILE} stat -liberty {lib}\n\
-         write_verilog -noattr -simple-lhs {NETLIST_V}\n\
-         write_json {NETLIST_JSON}\n"
+         {tail}",
+        read = read_files(files)?,
+        tail = mapping_tail(&lib, period_ps, None),
+    ))
+}
+
+/// The first script of a [`Memories::Macros`] run: coarse synthesis (up to the `fine` label of
+/// `synth`, where memories are still `$mem_v2` cells), the design saved as RTLIL, then everything
+/// but the memories deleted and the rest written as JSON for [`macros::memory_shapes`].
+pub(super) fn coarse_script(files: &[PathBuf], top: &str) -> Result<String, SynthError> {
+    Ok(format!(
+        "# vdx: coarse synthesis of {top} and its memories (generated by vdx::flows::synth)\n\
+         {read}\n\
+         hierarchy -check -top {top}\n\
+         synth -top {top} -flatten -run :fine\n\
+         write_rtlil {COARSE_RTLIL}\n\
+         delete c:* t:$mem_v2 %d\n\
+         write_json {json}\n",
+        read = read_files(files)?,
+        json = macros::MEMORIES_JSON,
+    ))
+}
+
+/// The second script of a [`Memories::Macros`] run: the saved coarse design, qualifying memories
+/// turned into macro cells, then the rest of `synth` and the common mapping.
+pub(super) fn macro_script(top: &str, liberty: &Path, period_ps: f64) -> Result<String, SynthError> {
+    let lib = yosys_word(liberty)?;
+    Ok(format!(
+        "# vdx: synthesis of {top} onto {lib} with SRAM macros (generated by vdx::flows::synth)\n\
+         read_rtlil {COARSE_RTLIL}\n\
+         read_verilog -lib {bb}\n\
+         techmap -map {map} t:$mem_v2\n\
+         synth -top {top} -run fine:\n\
+         {tail}",
+        bb = macros::BLACKBOX_FILE,
+        map = macros::MAP_FILE,
+        tail = mapping_tail(&lib, period_ps, Some(macros::LIBERTY_FILE)),
     ))
 }
 
@@ -271,6 +360,11 @@ impl Netlist {
             bad(format!("a module `{top}` among the netlist's modules (it has: {})", found.join(", ")))
         })?;
         Ok(Self { module })
+    }
+
+    /// The instances whose cell type starts with `prefix`, sorted.
+    pub(super) fn cells_of_prefix(&self, prefix: &str) -> Vec<String> {
+        self.module.cells.iter().filter(|(_, c)| c.kind.starts_with(prefix)).map(|(n, _)| n.clone()).collect()
     }
 
     /// Whether the module has an input port `port`.
