@@ -42,7 +42,7 @@
 //! [`SynthReport::macros`]: super::SynthReport::macros
 
 use super::SynthError;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -68,6 +68,19 @@ pub const BITCELL_UM2: f64 = 10.9 * 13.9 / (21.9 * 21.2) * 96.0;
 
 /// Fraction of a macro's area that is bit cells (assumed).
 pub const ARRAY_EFFICIENCY: f64 = 0.5;
+
+/// The `$mem_v2` parameters a macro's memory must have, whatever its shape: one read and one
+/// write port, both registered on the rising edge, addresses from 0. [`memory_shapes`] checks
+/// them in the coarse design and the techmap rule checks them again on each cell it maps.
+const MACRO_PORTS: [(&str, u64); 7] = [
+    ("RD_PORTS", 1),
+    ("WR_PORTS", 1),
+    ("RD_CLK_ENABLE", 1),
+    ("RD_CLK_POLARITY", 1),
+    ("WR_CLK_ENABLE", 1),
+    ("WR_CLK_POLARITY", 1),
+    ("OFFSET", 0),
+];
 
 /// Prefix of every macro cell name.
 pub(super) const MACRO_PREFIX: &str = "vdx_sram_1r1w_";
@@ -133,30 +146,10 @@ impl Shape {
     }
 }
 
-/// The part of Yosys' `write_json` of the coarse design that is read here.
-#[derive(Deserialize)]
-struct CoarseDesign {
-    modules: BTreeMap<String, CoarseModule>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CoarseModule {
-    cells: BTreeMap<String, CoarseCell>,
-}
-
-#[derive(Deserialize)]
-struct CoarseCell {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    parameters: BTreeMap<String, serde_json::Value>,
-}
-
-/// A parameter of a cell as a number: Yosys writes them as binary strings (`"01000000"`), or as
-/// JSON numbers; `None` for anything else (a string parameter, undefined bits).
-fn number(cell: &CoarseCell, name: &str) -> Option<u64> {
-    match cell.parameters.get(name)? {
+/// A parameter as a number: Yosys writes them as binary strings (`"01000000"`), or as JSON
+/// numbers; `None` for anything else (a string parameter, undefined bits).
+fn number(parameters: &BTreeMap<String, serde_json::Value>, name: &str) -> Option<u64> {
+    match parameters.get(name)? {
         serde_json::Value::Number(n) => n.as_u64(),
         serde_json::Value::String(s) if !s.is_empty() && s.len() <= 64 => u64::from_str_radix(s, 2).ok(),
         _ => None,
@@ -166,23 +159,10 @@ fn number(cell: &CoarseCell, name: &str) -> Option<u64> {
 /// The qualifying memories of a coarse design (the `write_json` text of the file `file`), with
 /// how many of each shape there are; see the [module docs](self).
 pub(super) fn memory_shapes(text: &str, file: &Path) -> Result<BTreeMap<Shape, u64>, SynthError> {
-    let design: CoarseDesign = serde_json::from_str(text).map_err(|e| SynthError::Parse {
-        file: file.to_path_buf(),
-        expected: format!("a Yosys `write_json` design ({e})"),
-    })?;
     let mut shapes = BTreeMap::new();
-    for cell in design.modules.values().flat_map(|m| m.cells.values()) {
-        if cell.kind != "$mem_v2" {
-            continue;
-        }
-        let p = |name| number(cell, name);
-        let qualifies = p("RD_PORTS") == Some(1)
-            && p("WR_PORTS") == Some(1)
-            && p("RD_CLK_ENABLE") == Some(1)
-            && p("RD_CLK_POLARITY") == Some(1)
-            && p("WR_CLK_ENABLE") == Some(1)
-            && p("WR_CLK_POLARITY") == Some(1)
-            && p("OFFSET") == Some(0);
+    for params in super::yosys::cell_parameters(text, "$mem_v2", file)? {
+        let p = |name| number(&params, name);
+        let qualifies = MACRO_PORTS.iter().all(|&(name, value)| p(name) == Some(value));
         let (Some(words), Some(width), Some(addr_bits)) = (p("SIZE"), p("WIDTH"), p("ABITS")) else {
             continue;
         };
@@ -234,10 +214,10 @@ pub(super) fn techmap_verilog<'a>(shapes: impl IntoIterator<Item = &'a Shape>) -
          output [RD_PORTS*WIDTH-1:0] RD_DATA;\n  \
          input [WR_PORTS-1:0] WR_CLK;\n  \
          input [WR_PORTS*WIDTH-1:0] WR_EN, WR_DATA;\n  \
-         input [WR_PORTS*ABITS-1:0] WR_ADDR;\n  \
-         localparam PORTS = RD_PORTS == 1 && WR_PORTS == 1 && RD_CLK_ENABLE == 1 && RD_CLK_POLARITY == 1\n      \
-         && WR_CLK_ENABLE == 1 && WR_CLK_POLARITY == 1 && OFFSET == 0;\n",
+         input [WR_PORTS*ABITS-1:0] WR_ADDR;\n",
     );
+    let ports: Vec<String> = MACRO_PORTS.iter().map(|(name, value)| format!("{name} == {value}")).collect();
+    let _ = writeln!(v, "  localparam PORTS = {};", ports.join(" && "));
     let test = |s: &Shape| format!("SIZE == {} && WIDTH == {} && ABITS == {}", s.words, s.width, s.addr_bits);
     let any: Vec<String> = shapes.iter().map(|s| format!("({})", test(s))).collect();
     let any = if any.is_empty() { "0".to_string() } else { any.join(" || ") };

@@ -296,13 +296,42 @@ enum Direction {
     Inout,
 }
 
-/// A cell instance: its type (a Liberty cell after mapping) and the bits on each of its pins.
+/// A cell instance: its type (a Liberty cell after mapping), its parameters (those of Yosys'
+/// internal cells before mapping) and the bits on each of its pins.
 #[derive(Debug, Deserialize)]
 struct JsonCell {
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
+    parameters: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
     connections: BTreeMap<String, Vec<Bit>>,
+}
+
+/// Parses a Yosys `write_json` design (`file` names it in errors).
+fn parse_design(text: &str, file: &Path) -> Result<JsonDesign, SynthError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| SynthError::Parse {
+        file: file.to_path_buf(),
+        expected: format!("a Yosys `write_json` netlist (at `{}`: {})", e.path(), e.inner()),
+    })
+}
+
+/// The parameters of every cell of type `kind` in any module of the Yosys `write_json` design
+/// `text` (`file` names it in errors).
+pub(super) fn cell_parameters(
+    text: &str,
+    kind: &str,
+    file: &Path,
+) -> Result<Vec<BTreeMap<String, serde_json::Value>>, SynthError> {
+    let design = parse_design(text, file)?;
+    Ok(design
+        .modules
+        .into_values()
+        .flat_map(|m| m.cells.into_values())
+        .filter(|c| c.kind == kind)
+        .map(|c| c.parameters)
+        .collect())
 }
 
 /// A named net (a wire of the design): its bits, least significant first, and how its indices
@@ -352,9 +381,7 @@ impl Netlist {
     /// Parses a JSON netlist (`file` names it in errors) and keeps its module `top`.
     pub(super) fn parse(text: &str, top: &str, file: &Path) -> Result<Self, SynthError> {
         let bad = |expected: String| SynthError::Parse { file: file.to_path_buf(), expected };
-        let mut de = serde_json::Deserializer::from_str(text);
-        let mut design: JsonDesign = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| bad(format!("a Yosys `write_json` netlist (at `{}`: {})", e.path(), e.inner())))?;
+        let mut design = parse_design(text, file)?;
         let module = design.modules.remove(top).ok_or_else(|| {
             let found: Vec<&str> = design.modules.keys().map(String::as_str).collect();
             bad(format!("a module `{top}` among the netlist's modules (it has: {})", found.join(", ")))
