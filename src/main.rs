@@ -65,6 +65,12 @@ enum Command {
         /// cells with an estimated area; see the README).
         #[arg(long, value_enum, default_value_t = MemoryMapping::Flops)]
         memories: MemoryMapping,
+        /// ABC script that maps the logic onto gates: `full` (Yosys' Liberty script with
+        /// fraiging, buffering and sizing) or `fast` (one delay-driven `map` pass and
+        /// buffering: minutes instead of hours on a design of 10^5 gates, at some area and
+        /// delay; see the README).
+        #[arg(long, value_enum, default_value_t = AbcEffort::Full)]
+        abc: AbcEffort,
         /// Work folder (default rtl_out/<config>-synth/<die>/<instance>).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -243,8 +249,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Blocks => blocks(),
         Command::Gen { select, out } => gen_cmd(&select, out.as_deref()),
         Command::Sim { select, cycles, seed, trace } => sim_cmd(&select, cycles, seed, trace.as_deref()),
-        Command::Synth { select, top, clock_mhz, memories, out } => {
-            synth_cmd(&select, top.as_deref(), clock_mhz, memories, out.as_deref())
+        Command::Synth { select, top, clock_mhz, memories, abc, out } => {
+            synth_cmd(&select, top.as_deref(), clock_mhz, memories, abc, out.as_deref())
         }
         Command::Doc { block } => doc_cmd(&block),
         Command::Lint { dir } => lint_cmd(dir.as_deref().unwrap_or(Path::new("rtl_out"))),
@@ -539,11 +545,21 @@ enum MemoryMapping {
     Macros,
 }
 
+/// `vdx synth --abc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AbcEffort {
+    /// Yosys' own Liberty script.
+    Full,
+    /// One delay-driven mapping pass.
+    Fast,
+}
+
 fn synth_cmd(
     select: &SelectArgs,
     top: Option<&str>,
     clock_mhz: Option<f64>,
     memories: MemoryMapping,
+    abc: AbcEffort,
     out: Option<&Path>,
 ) -> Result<()> {
     use vdx::flows::synth;
@@ -557,7 +573,11 @@ fn synth_cmd(
         MemoryMapping::Flops => synth::Memories::Flops,
         MemoryMapping::Macros => synth::Memories::Macros,
     };
-    let opts = synth::SynthOptions { clock_mhz, memories, ..synth::SynthOptions::default() };
+    let abc = match abc {
+        AbcEffort::Full => synth::AbcScript::Full,
+        AbcEffort::Fast => synth::AbcScript::Fast,
+    };
+    let opts = synth::SynthOptions { clock_mhz, memories, abc, ..synth::SynthOptions::default() };
     // Everything is built and checked before anything is written. Instances that build the same
     // top (the three compute dies' arrays) are synthesized once: global module names make the
     // top's name the key.

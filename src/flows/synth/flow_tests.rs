@@ -213,6 +213,30 @@ fn registered_adders_grow_with_width() {
 }
 
 #[test]
+fn fast_abc_maps_the_same_registers_with_one_pass() {
+    if !have_flow() {
+        return;
+    }
+    let m = registered_adder(16);
+    let dir = tempfile::tempdir().unwrap();
+    let (files, top) = emit(&m, dir.path());
+    let full = synthesize(&files, &top, &dir.path().join("full"), &SynthOptions::default()).unwrap();
+    let fast_opts = SynthOptions { abc: AbcScript::Fast, ..SynthOptions::default() };
+    let work = dir.path().join("fast");
+    let fast = synthesize(&files, &top, &work, &fast_opts).unwrap();
+    check_consistent(&fast);
+    let text = format!("{}\n{}", format_report(&full), format_report(&fast));
+    assert!(
+        std::fs::read_to_string(work.join("synth.ys")).unwrap().contains("abc -script fast.abc -D 10000")
+    );
+    assert!(std::fs::read_to_string(work.join("fast.abc")).unwrap().contains("map -D 10000"));
+    assert!(!dir.path().join("full/fast.abc").exists());
+    assert_eq!(fast.cell_counts.get("DFFSR"), Some(&48), "{text}");
+    // Same logic, mapped less carefully: an area of the same order as the full script's.
+    assert!(fast.area_um2 > 0.8 * full.area_um2 && fast.area_um2 < 2.0 * full.area_um2, "{text}");
+}
+
+#[test]
 fn hierarchy_is_flattened_across_files() {
     if !have_flow() {
         return;

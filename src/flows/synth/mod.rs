@@ -101,6 +101,7 @@ mod tests;
 
 pub use error::SynthError;
 pub use macros::{ARRAY_EFFICIENCY, BITCELL_UM2, MACRO_MIN_WORDS, MacroUse, Memories};
+
 pub use report::{format_report, format_stage_timing};
 
 /// Where Debian's `qflow-tech-osu018` installs the OSU 0.18 µm Liberty file.
@@ -140,7 +141,33 @@ pub struct SynthOptions {
     pub output_load: f64,
     /// Whether large memories become SRAM macro cells or flip-flops (see [`Memories`]).
     pub memories: Memories,
+    /// Which ABC script maps the logic onto the Liberty's gates (see [`AbcScript`]).
+    pub abc: AbcScript,
 }
+
+/// The ABC script that maps the flattened logic onto the Liberty's gates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AbcScript {
+    /// Yosys' own Liberty script (`abc -D <period> -constr abc.constr -liberty <lib>`): fraiging
+    /// and structural choices before mapping, then buffering and gate sizing against the drive
+    /// and load of `abc.constr`. The best netlist, but its `&fraig -x` does not finish in an
+    /// hour on a design of some 10^5 gates full of multipliers and barrel shifters (one
+    /// temporal-attention lane).
+    #[default]
+    Full,
+    /// One delay-driven mapping pass and buffering, written to `fast.abc` as
+    /// `strash; dretime; map -D <period>; topo; buffer -p; topo; stime -p` and run with
+    /// `abc -script fast.abc -D <period> -constr abc.constr -liberty <lib>`: no fraiging and no
+    /// gate sizing. Minutes where [`Self::Full`] takes hours, at a somewhat larger area and a
+    /// longer critical path than [`Self::Full`] would give. The `buffer` is needed: without it
+    /// a lane's high-fanout nets time at microseconds. (The `topo` before it is too: on an
+    /// unsorted network ABC's `buffer` stops at a node without fanout; and its `upsize` and
+    /// `dnsize` crash ABC on a temporal-attention lane, so they are left out.)
+    Fast,
+}
+
+/// The ABC script file of [`AbcScript::Fast`].
+const FAST_ABC_FILE: &str = "fast.abc";
 
 impl Default for SynthOptions {
     /// 100 MHz (a clock OSU 0.18 µm logic of a few gates per stage can meet) on OSU018.
@@ -151,6 +178,7 @@ impl Default for SynthOptions {
             drive_cell: "INVX1".into(),
             output_load: 10.0,
             memories: Memories::Flops,
+            abc: AbcScript::Full,
         }
     }
 }
@@ -399,6 +427,7 @@ fn libraries(liberty: &Path, work_dir: &Path, opts: &SynthOptions) -> Result<Vec
 pub const WORK_FILES: &[&str] = &[
     "synth.ys",
     "abc.constr",
+    FAST_ABC_FILE,
     "yosys.log",
     yosys::STAT_FILE,
     NETLIST_V,

@@ -7,7 +7,8 @@ use super::sta::{
 };
 use super::stages::{flop_registers, group_stages, net_base, stage_of};
 use super::yosys::{
-    Netlist, coarse_script, liberty_flop_cells, macro_script, parse_stat, yosys_script, yosys_word,
+    Netlist, coarse_script, fast_abc_script, liberty_flop_cells, macro_script, parse_stat, yosys_script,
+    yosys_word,
 };
 use super::*;
 use std::collections::BTreeSet;
@@ -101,7 +102,14 @@ fn paths_the_scripts_would_misread_are_rejected() {
 #[test]
 fn scripts_are_as_documented() {
     let lib = Path::new("/l/osu.lib");
-    let ys = yosys_script(&[PathBuf::from("/d/a.v"), PathBuf::from("/d/b.v")], "top", lib, 10_000.0).unwrap();
+    let ys = yosys_script(
+        &[PathBuf::from("/d/a.v"), PathBuf::from("/d/b.v")],
+        "top",
+        lib,
+        10_000.0,
+        AbcScript::Full,
+    )
+    .unwrap();
     let body: Vec<&str> = ys.lines().skip(1).collect();
     assert_eq!(
         body,
@@ -147,7 +155,7 @@ fn macro_scripts_are_as_documented() {
             "write_json memories.json",
         ]
     );
-    let ys = macro_script("top", Path::new("/l/osu.lib"), 10_000.0).unwrap();
+    let ys = macro_script("top", Path::new("/l/osu.lib"), 10_000.0, AbcScript::Full).unwrap();
     let body: Vec<&str> = ys.lines().skip(1).collect();
     assert_eq!(
         body,
@@ -165,6 +173,19 @@ fn macro_scripts_are_as_documented() {
             "write_json netlist.json",
         ]
     );
+}
+
+#[test]
+fn fast_abc_runs_one_mapping_pass_from_its_own_file() {
+    let lib = Path::new("/l/osu.lib");
+    let abc_line = |ys: String| ys.lines().find(|l| l.starts_with("abc ")).unwrap().to_string();
+    let expected = "abc -script fast.abc -D 1250 -constr abc.constr -liberty \"/l/osu.lib\"";
+    let flat = yosys_script(&[PathBuf::from("/d/a.v")], "top", lib, 1250.0, AbcScript::Fast).unwrap();
+    assert_eq!(abc_line(flat), expected);
+    assert_eq!(abc_line(macro_script("top", lib, 1250.0, AbcScript::Fast).unwrap()), expected);
+    // ABC sources the file itself, so the period is written in, not left as Yosys' `{D}`.
+    assert_eq!(fast_abc_script(1250.0), "strash\ndretime\nmap -D 1250\ntopo\nbuffer -p\ntopo\nstime -p\n");
+    assert!(super::WORK_FILES.contains(&"fast.abc"));
 }
 
 #[test]
