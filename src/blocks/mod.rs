@@ -12,6 +12,7 @@ pub mod sgu;
 pub mod softmax;
 pub mod systolic;
 pub mod temporal;
+pub mod ucie;
 pub mod walker;
 pub mod xoshiro;
 
