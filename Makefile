@@ -49,12 +49,14 @@ bench-tae: setup build
 
 # One request slot of the latent buffer's arbitration (256 slots, 256 banks), one read port's
 # return mux at three word widths (the default 1,024-bit one, `--top vdx_latent_return` alone,
-# takes 26 minutes). A lane at VDX-1 size does not finish yet (README).
+# takes 26 minutes), and one lane at VDX-1 size (d 128, t_max 32; the lane does not depend on
+# `lanes`, so 2 lanes build faster) with SRAM macros and ABC's fast script (README).
 qor-tae: setup build
 	$(VDX) synth --block latent_buffer --top vdx_latent_grant --out rtl_out/qor/latent_grant
 	$(VDX) synth --block latent_buffer --set word_width=8 --top vdx_latent_return --out rtl_out/qor/latent_return8
 	$(VDX) synth --block latent_buffer --set word_width=32 --top vdx_latent_return --out rtl_out/qor/latent_return32
 	$(VDX) synth --block latent_buffer --set word_width=128 --top vdx_latent_return --out rtl_out/qor/latent_return128
+	$(VDX) synth --block temporal_attention --set lanes=2 --top vdx_tae_lane --memories macros --abc fast --out rtl_out/qor/tae_lane
 
 bench-cosim: setup build
 	$(VDX) bench cosim

@@ -25,8 +25,15 @@
 //! | `crc_o` | 16 | CRC of the message through this chunk (combinational) |
 
 pub mod golden;
+pub mod model;
+pub mod params;
 pub mod rtl;
 pub mod tb;
 
+pub use params::{Bandwidth, UcieAdapterParams};
+
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod model_tests;

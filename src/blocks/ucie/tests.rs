@@ -116,3 +116,37 @@ fn every_one_two_and_three_bit_error_is_detected() {
         assert!(!pairs.contains(s), "a 3-bit error with bit {c} is undetected");
     }
 }
+
+#[test]
+fn bandwidth_of_the_default_link() {
+    use super::UcieAdapterParams;
+    let p = UcieAdapterParams::default();
+    assert!(p.validate().is_empty());
+    let bw = p.bandwidth(1500.0, 240);
+    // One x64 module at 32 GT/s moves 256 GB/s per direction; four move 1,024.
+    assert_eq!(bw.raw_gb_s, 1024.0);
+    assert_eq!(bw.payload_gb_s, 960.0);
+    assert_eq!(bw.datapath_gb_s, 96.0);
+    assert_eq!(bw.adapters_per_module, 3);
+    assert_eq!(bw.modules_for_800_gb_s, 4);
+    let narrow = UcieAdapterParams { lanes: 16, gt_s: 16, ..p.clone() };
+    assert_eq!(narrow.bandwidth(1500.0, 240).modules_for_800_gb_s, 27);
+}
+
+#[test]
+fn bad_parameters_are_named() {
+    use super::UcieAdapterParams;
+    let p = UcieAdapterParams::default();
+    for (bad, field) in [
+        (UcieAdapterParams { bytes: 48, ..p.clone() }, "bytes"),
+        (UcieAdapterParams { replay_depth: 24, ..p.clone() }, "replay_depth"),
+        (UcieAdapterParams { credits: 0, ..p.clone() }, "credits"),
+        (UcieAdapterParams { modules: 5, ..p.clone() }, "modules"),
+        (UcieAdapterParams { lanes: 32, ..p.clone() }, "lanes"),
+        (UcieAdapterParams { gt_s: 20, ..p.clone() }, "gt_s"),
+    ] {
+        let issues = bad.validate();
+        assert_eq!(issues.len(), 1, "{bad:?}: {issues:?}");
+        assert_eq!(issues[0].field, field);
+    }
+}
