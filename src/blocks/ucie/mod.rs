@@ -24,7 +24,9 @@
 //! | `data_i` | `8·bytes` | the chunk, byte `j` in bits `[8j+7:8j]` |
 //! | `crc_o` | 16 | CRC of the message through this chunk (combinational) |
 
+pub mod adapter;
 pub mod golden;
+pub mod loopback;
 pub mod model;
 pub mod params;
 pub mod rtl;

@@ -18,6 +18,9 @@
 //!   [`CREDIT_BYTE`] of its NOPs as a count modulo 256 since reset, so a lost NOP loses no
 //!   credit (the next one carries the same count). An idle transmitter sends a NOP every
 //!   [`REFRESH_SLOTS`] slots for the same reason.
+//!
+//! One call of [`Adapter::send`] is one decision of the transmitter at a flit boundary (one
+//! cycle in the RTL: a flit, or an idle cycle); [`Adapter::tick`] is one clock cycle.
 
 use super::UcieAdapterParams;
 use super::golden::{
@@ -114,6 +117,7 @@ pub struct Stats {
 pub struct Adapter {
     window: u32,
     credit_limit: u32,
+    timeout_cycles: u32,
     // Transmit side.
     next_tx: u8,
     acked: u8,
@@ -141,6 +145,7 @@ impl Adapter {
         Adapter {
             window: p.replay_depth.min(MAX_UNACKED),
             credit_limit: p.credits,
+            timeout_cycles: REPLAY_TIMEOUT_FLITS * p.chunks(),
             next_tx: 1,
             acked: 255,
             unacked: VecDeque::new(),
@@ -292,6 +297,20 @@ impl Adapter {
         }
     }
 
+    /// A flit broken off by the start of the next one (framing lost): dropped like one with a
+    /// bad CRC.
+    pub fn receive_broken(&mut self) {
+        self.stats.crc_errors += 1;
+        self.want_replay();
+    }
+
+    /// A link reset: the retry and credit state starts over as after reset (the counters stay).
+    pub fn link_reset(&mut self, p: &UcieAdapterParams) {
+        let stats = std::mem::take(&mut self.stats);
+        *self = Adapter::new(p);
+        self.stats = stats;
+    }
+
     /// Schedules a Nak unless one is already out for the expected flit.
     fn want_replay(&mut self) {
         if !self.nak_scheduled {
@@ -337,15 +356,16 @@ impl Adapter {
         self.credits_unreported += 1;
     }
 
-    /// One flit time passes on the link: the replay timer runs while flits are unacknowledged
-    /// and no replay is under way.
-    pub fn flit_time(&mut self) {
+    /// One clock cycle passes: the replay timer runs while flits are unacknowledged and no
+    /// replay is under way, and fires after [`REPLAY_TIMEOUT_FLITS`] flit times (of
+    /// `256 / bytes` cycles each).
+    pub fn tick(&mut self) {
         if self.unacked.is_empty() || self.replay_at.is_some() {
             self.timer = 0;
             return;
         }
         self.timer += 1;
-        if self.timer >= REPLAY_TIMEOUT_FLITS {
+        if self.timer >= self.timeout_cycles {
             self.timer = 0;
             self.replay_at = Some(0);
             self.stats.timeouts += 1;

@@ -130,7 +130,9 @@ fn loopback(p: &UcieAdapterParams, flits: u64, faults: Faults, seed: u64) -> Out
                 side.to_send -= 1;
             }
             arriving.push(wires[i].step(sent.flit(), faults, &mut rng));
-            side.adapter.flit_time();
+            for _ in 0..p.chunks() {
+                side.adapter.tick();
+            }
             assert!(side.adapter.unacked() <= window && side.adapter.credits() <= p.credits);
         }
         for (i, flits_in) in arriving.into_iter().enumerate() {

@@ -1,7 +1,7 @@
 //! Builders of the adapter's modules. `vdx_ucie_crc` is the running CRC of a message that
 //! arrives in chunks of the datapath width.
 
-use crate::hdl::{HdlError, Module, ModuleBuilder, Reset, Signal, cat};
+use crate::hdl::{Bits, HdlError, Module, ModuleBuilder, Reset, Signal, cat};
 
 /// Polynomial `x^e mod G(x)` as 16 coefficient bits, for `e` in `0..count`, by long division
 /// one degree at a time: multiplying by `x` and reducing by `G = x^16 + x^15 + x^2 + 1` when
@@ -30,8 +30,8 @@ fn powers_of_x(count: usize) -> Vec<u16> {
 ///
 /// Over a chunk of `n = 8·bytes` bits the LFSR computes
 /// `C' = (C·x^n + Σ_k d_k·x^(n−1−k+16)) mod G` (bit `k` = bit `k mod 8` of byte `k / 8`, fed
-/// in that order), so each output bit is the XOR of the state and data bits whose power of `x`
-/// has that bit set: 16 XOR trees, no loop.
+/// in that order), so each output bit is the parity of the state and data bits whose power of
+/// `x` has that bit set: 16 masked XOR reductions, no loop.
 pub fn build_crc(bytes: u32) -> Result<Module, HdlError> {
     let m = ModuleBuilder::new("vdx_ucie_crc");
     m.block("ucie_adapter").param("bytes", bytes);
@@ -44,23 +44,29 @@ pub fn build_crc(bytes: u32) -> Result<Module, HdlError> {
     let state = m.reg("crc", 16, Reset::Zero);
     let from = start.mux(&m.lit(0, 16), &state).named("crc_from");
 
-    m.section("One XOR tree per CRC bit over the state bits and data bits that reach it.");
+    m.section(
+        "One parity per CRC bit over the state and data bits that reach it: {data, state} AND a\n\
+         constant mask, reduced by XOR.",
+    );
     let powers = powers_of_x(n + 16);
+    let both = data.concat(&from).named("crc_in");
     let mut out_bits: Vec<Signal> = Vec::with_capacity(16);
     for j in 0..16 {
-        let mut terms: Vec<Signal> = Vec::new();
+        // Bit i < 16 of the mask is state bit i; bit 16 + k is data bit k.
+        let mut words = vec![0u64; (n + 16).div_ceil(64)];
         for i in 0..16 {
             if powers[i + n] >> j & 1 == 1 {
-                terms.push(from.bit(i as u32));
+                words[i / 64] |= 1 << (i % 64);
             }
         }
         for k in 0..n {
             if powers[n - 1 - k + 16] >> j & 1 == 1 {
-                terms.push(data.bit(k as u32));
+                let at = 16 + k;
+                words[at / 64] |= 1 << (at % 64);
             }
         }
-        let refs: Vec<&Signal> = terms.iter().collect();
-        out_bits.push(cat(&refs).reduce_xor().named(&format!("crc_bit{j}")));
+        let mask = m.lit_bits(Bits::from_words(&words, (n + 16) as u32));
+        out_bits.push(both.and(&mask).reduce_xor().named(&format!("crc_bit{j}")));
     }
     let msb_first: Vec<&Signal> = out_bits.iter().rev().collect();
     let next = cat(&msb_first).named("crc_next");
