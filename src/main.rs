@@ -170,6 +170,20 @@ enum BenchCommand {
         #[arg(long, default_value = "bench/results/systolic.json")]
         out: PathBuf,
     },
+    /// UCIe adapter: goodput (payload bits delivered / raw bits moved) and latency of two
+    /// co-simulated adapters back to back, per bit error rate and fault, one-way and two-way,
+    /// every flit checked against the model.
+    Ucie {
+        /// Flits per direction per case.
+        #[arg(long, default_value_t = 1_000_000)]
+        flits: u64,
+        /// Seed of the traffic and the channel.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// JSON output file.
+        #[arg(long, default_value = "bench/results/ucie.json")]
+        out: PathBuf,
+    },
     /// Online softmax: probability error of the unit (bit-exact model) against f64 softmax for
     /// 8, 16 and 32 table segments at row lengths 30, 1,024 and 14,400.
     Softmax {
@@ -267,6 +281,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench { command: BenchCommand::Systolic { rows, cols, gemms, seed, out } } => {
             bench_systolic(rows, cols, gemms, seed, &out)
         }
+        Command::Bench { command: BenchCommand::Ucie { flits, seed, out } } => bench_ucie(flits, seed, &out),
         Command::Bench { command: BenchCommand::Softmax { rows, seed, out } } => {
             if rows == 0 {
                 bail!("--rows: 0 rows measure nothing");
@@ -928,4 +943,69 @@ fn bench_sgu(lanes: u32, cycles: u64, out: &Path) -> Result<()> {
     );
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// `vdx bench ucie`.
+fn bench_ucie(flits: u64, seed: u64, out: &Path) -> Result<()> {
+    use vdx::blocks::ucie::{UcieAdapterParams, bench};
+    if flits == 0 {
+        bail!("--flits: 0 flits measure nothing");
+    }
+    let p = UcieAdapterParams::default();
+    let bar = spinner("ucie loopback".into());
+    let t = std::time::Instant::now();
+    let rows = bench::goodput(&p, flits, seed, |case| bar.set_message(format!("ucie loopback: {case}")))?;
+    bar.finish_and_clear();
+    println!(
+        "UCIe adapter, {} bytes per cycle, replay buffer {} flits, {} credits; {flits} flits per direction per case, every flit checked against the model ({:.0} s)",
+        p.bytes,
+        p.replay_depth,
+        p.credits,
+        t.elapsed().as_secs_f64()
+    );
+    println!(
+        "{:<44} {:>10} {:>8} {:>7} {:>9} {:>7} {:>8} {:>9} {:>8} {:>7} {:>7} {:>7}",
+        "case",
+        "cycles",
+        "goodput",
+        "payload",
+        "replayed",
+        "NOPs",
+        "CRC err",
+        "order err",
+        "timeouts",
+        "lat p50",
+        "p99",
+        "max"
+    );
+    for r in &rows {
+        println!(
+            "{:<44} {:>10} {:>8.4} {:>7.3} {:>9} {:>7} {:>8} {:>9} {:>8} {:>7} {:>7} {:>7}",
+            r.case,
+            r.cycles,
+            r.goodput,
+            r.throughput,
+            r.replayed,
+            r.nops,
+            r.crc_errors,
+            r.out_of_order,
+            r.timeouts,
+            r.latency_p50,
+            r.latency_p99,
+            r.latency_max
+        );
+    }
+    #[derive(serde::Serialize)]
+    struct Report<'a> {
+        params: &'a UcieAdapterParams,
+        bandwidth_at_config_clock: vdx::blocks::ucie::Bandwidth,
+        rows: &'a [bench::GoodputRow],
+    }
+    let config = load_config(None)?;
+    let report = Report {
+        params: &p,
+        bandwidth_at_config_clock: p.bandwidth(config.clock_mhz, vdx::blocks::ucie::golden::PAYLOAD as u32),
+        rows: &rows,
+    };
+    write_json(out, &report)
 }

@@ -117,9 +117,12 @@ fn gen_is_byte_identical_across_runs_and_reports_unavailable_blocks() {
     let tmp = tempfile::tempdir().unwrap();
     let (ok, stdout, stderr) = vdx(&["gen", "--out", "a"], tmp.path());
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("not available yet: d2d (ucie_adapter), tcu (timestep_cond)"), "{stdout}");
-    assert!(stdout.contains("not available yet: d2d (ucie_adapter)\n"), "{stdout}");
+    assert!(stdout.contains("not available yet: tcu (timestep_cond), vae (vae_decoder)"), "{stdout}");
     assert!(!stdout.contains("(temporal_attention)"), "the TAE is generated: {stdout}");
+    assert!(!stdout.contains("(ucie_adapter)"), "the UCIe adapter is generated: {stdout}");
+    for die in ["compute0", "compute1", "compute2", "utility"] {
+        common::verilog_of(&tmp.path().join("a").join(die), "vdx_ucie_adapter");
+    }
     assert!(common::verilog_of(&tmp.path().join("a/compute0"), "vdx_systolic_ws").exists());
     assert!(vdx(&["gen", "--out", "b"], tmp.path()).0);
     for die in ["compute0", "compute1", "compute2", "utility"] {
@@ -292,7 +295,7 @@ fn sim_trace_needs_a_selection_of_one_design() {
         vdx(&["sim", "--die", "utility", "--cycles", "10", "--trace", "t.vcd"], tmp.path());
     assert!(!ok, "{stdout}");
     assert!(stderr.contains("--trace t.vcd writes the waveform of one design"), "{stderr}");
-    assert!(stderr.contains("3 distinct designs"), "{stderr}");
+    assert!(stderr.contains("4 distinct designs"), "{stderr}");
     assert!(!tmp.path().join("t.vcd").exists());
 }
 

@@ -261,9 +261,9 @@ fn defect6_ignored_input_is_an_error() {
     for (body, message) in [
         (
             "block = 'ucie_adapter'\nmodules = 'CamelCase'\n",
-            "dies.d.blocks.t.modules: invalid type: expected integer, got string",
+            "dies.d.blocks.t.modules: invalid type: string \"CamelCase\", expected u32",
         ),
-        ("block = 'ucie_adapter'\nmodule = 3\n", "dies.d.blocks.t.module: unknown parameter of ucie_adapter"),
+        ("block = 'ucie_adapter'\nmodule = 3\n", "dies.d.blocks.t.module: unknown field `module`"),
         (
             "block = 'timestep_cond'\nx = 1\n",
             "dies.d.blocks.t.x: unknown parameter of timestep_cond (not available yet; its parameters: none)",

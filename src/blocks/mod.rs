@@ -358,11 +358,11 @@ pub static REGISTRY: &[BlockEntry] = &[
         datasheet: "",
     },
     BlockEntry {
-        name: "ucie_adapter",
-        summary: "UCIe die-to-die adapter: CRC, retry, flit packing",
-        kind: None,
-        planned: &[("modules", "integer")],
-        datasheet: "",
+        name: ucie::UcieAdapterParams::BLOCK,
+        summary: ucie::UcieAdapterParams::SUMMARY,
+        kind: Some(&KindOf::<ucie::UcieAdapterParams>(PhantomData)),
+        planned: &[],
+        datasheet: include_str!("ucie/mod.rs"),
     },
 ];
 

@@ -27,12 +27,6 @@ fn byte(s: &Signal, i: u32) -> Signal {
     s.slice(8 * i + 7, 8 * i)
 }
 
-/// `bytes` (byte 0 first) as one signal, byte 0 in the low bits.
-fn join(bytes: &[Signal]) -> Signal {
-    let rev: Vec<&Signal> = bytes.iter().rev().collect();
-    cat(&rev)
-}
-
 /// `x + 1` on the cycle of sequence numbers `1..=255`.
 fn seq_next(m: &ModuleBuilder, x: &Signal) -> Signal {
     x.eq(&m.lit(255, 8)).mux(&m.lit(1, 8), &x.add(&m.lit(1, 8)))
@@ -43,12 +37,14 @@ fn seq_prev(m: &ModuleBuilder, x: &Signal) -> Signal {
     x.le(&m.lit(1, 8)).mux(&m.lit(255, 8), &x.sub(&m.lit(1, 8)))
 }
 
-/// Steps from `a` to `b` on the cycle (`(b − a) mod 255`, 8 bits; 255 counts as 0).
-fn seq_dist(m: &ModuleBuilder, a: &Signal, b: &Signal) -> Signal {
+/// Steps from `a` to `b` on the cycle (`(b − a) mod 255`, 8 bits; 255 counts as 0), as the
+/// wire `name` (its difference before the wrap is `<name>_diff`, after it `<name>_wrapped`).
+fn seq_dist(m: &ModuleBuilder, a: &Signal, b: &Signal, name: &str) -> Signal {
     let fold = |x: &Signal| x.eq(&m.lit(255, 8)).mux(&m.lit(0, 8), x);
     let (a, b) = (fold(a).zext(9), fold(b).zext(9));
-    let diff = b.sub(&a);
-    diff.bit(8).mux(&diff.add(&m.lit(255, 9)), &diff).slice(7, 0)
+    let diff = b.sub(&a).named(&format!("{name}_diff"));
+    let wrapped = diff.bit(8).mux(&diff.add(&m.lit(255, 9)), &diff).named(&format!("{name}_wrapped"));
+    wrapped.slice(7, 0).named(name)
 }
 
 /// Saturating `x + 1` up to `max`.
@@ -152,13 +148,8 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
         .ge(&lit(u64::from(ACK_EVERY), ack_owed.width()))
         .or(&credits_unreported.ge(&lit(report_at, credits_unreported.width())))
         .named("report_due");
-    let takes_new = nak_owed
-        .not()
-        .and(&replaying.not())
-        .and(&report_due.not())
-        .and(&credits.ne(&lit(0, crw)))
-        .and(&count.lt(&lit(window, pw)))
-        .named("takes_new");
+    let room = credits.ne(&lit(0, crw)).and(&count.lt(&lit(window, pw))).named("tx_room");
+    let takes_new = nak_owed.not().and(&replaying.not()).and(&report_due.not()).and(&room).named("takes_new");
     let d_nak = decide.and(&nak_owed).named("tx_nak");
     let d_replay = decide.and(&nak_owed.not()).and(&replaying).named("tx_replay");
     let d_new = decide.and(&takes_new).and(&lp_valid).and(&lp_irdy).named("tx_new");
@@ -180,7 +171,7 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let credit_byte = m.reg("tx_credit", 8, Reset::Zero);
     let chunk = m.reg("tx_chunk", cw, Reset::Zero);
     let nop_hdr = {
-        let s = seq_prev(&m, &expected);
+        let s = seq_prev(&m, &expected).named("last_in_order");
         let cmd = d_nak.mux(&lit(2, 2), &lit(1, 2));
         cat(&[&lit(0, 2), &cmd, &s.slice(3, 0), &lit(0, 4), &s.slice(7, 4)]).named("nop_hdr")
     };
@@ -210,19 +201,19 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let fire = busy_now.and(&src_ok).and(&link_ok).named("tx_fire");
     let raw = cur_nop.mux(&lit(0, 8 * b), &lp_data).named("tx_raw");
     let last_base = (k - 1) * b;
-    let mut msg_bytes = Vec::new();
-    for j in 0..b {
-        let d = byte(&raw, j);
-        let v = match j {
-            0 => first.mux(&cat(&[&cur_new.mux(&d.slice(7, 6), &lit(0, 2)), &cur_hdr.slice(5, 0)]), &d),
-            1 => first.mux(&cur_hdr.slice(15, 8), &d),
-            2 => first.and(&cur_nop).mux(&cur_credit, &d),
-            _ if last_base + j >= PAYLOAD_END as u32 => last.mux(&lit(0, 8), &d),
-            _ => d,
-        };
-        msg_bytes.push(v);
-    }
-    let msg = join(&msg_bytes).named("tx_msg");
+    // Chunk offsets of the reserved and CRC bytes in the last chunk (242..256 of the flit).
+    let tail_at = PAYLOAD_END as u32 - last_base;
+    let hw = 8 * b;
+    let hdr0 = cat(&[&cur_new.mux(&raw.slice(7, 6), &lit(0, 2)), &cur_hdr.slice(5, 0)]).named("tx_hdr0");
+    let head_bytes = first
+        .mux(
+            &cat(&[&cur_nop.mux(&cur_credit, &byte(&raw, 2)), &cur_hdr.slice(15, 8), &hdr0]),
+            &raw.slice(23, 0),
+        )
+        .named("tx_head_bytes");
+    let tail_bytes =
+        last.mux(&lit(0, hw - 8 * tail_at), &raw.slice(hw - 1, 8 * tail_at)).named("tx_tail_bytes");
+    let msg = cat(&[&tail_bytes, &raw.slice(8 * tail_at - 1, 24), &head_bytes]).named("tx_msg");
     let crc = m.instance(
         "u_tx_crc",
         &build_crc(b)?,
@@ -235,14 +226,9 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let crc_now = crc.output("crc_o");
     let crc0 = m.reg("tx_crc0", 16, Reset::Zero);
     m.next_when(&crc0, &fire.and(&cur_chunk.eq(&lit(u64::from(half - 1), cw))), &crc_now);
-    let mut out_bytes = msg_bytes.clone();
-    for (at, value) in [(CRC0_AT as u32, &crc0), (CRC1_AT as u32, &crc_now)] {
-        for h in 0..2 {
-            let j = (at + h - last_base) as usize;
-            out_bytes[j] = last.mux(&byte(value, h), &msg_bytes[j]);
-        }
-    }
-    let built = join(&out_bytes).named("tx_built");
+    // CRC0 and CRC1 are the chunk's last four bytes in the last chunk.
+    let crcs = last.mux(&cat(&[&crc_now, &crc0]), &msg.slice(hw - 1, hw - 32)).named("tx_crc_bytes");
+    let built = cat(&[&crcs, &msg.slice(hw - 33, 0)]).named("tx_built");
     let mem = m.memory("replay", 8 * b, depth * u64::from(k));
     let waddr = cat(&[&cur_slot, &cur_chunk]).named("replay_waddr");
     mem.write(&fire.and(&cur_new), &waddr, &built);
@@ -285,41 +271,42 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let rx_hdr_q = m.reg("rx_hdr", 24, Reset::Zero);
     let hdr_now = r_first.mux(&rx_data.slice(23, 0), &rx_hdr_q).named("rx_hdr_now");
     m.next_when(&rx_hdr_q, &rx_valid.and(&r_first), &rx_data.slice(23, 0));
-    let (b0, b1, cbyte) = (byte(&hdr_now, 0), byte(&hdr_now, 1), byte(&hdr_now, 2));
+    let b0 = byte(&hdr_now, 0).named("rx_hdr_byte0");
+    let b1 = byte(&hdr_now, 1).named("rx_hdr_byte1");
+    let cbyte = byte(&hdr_now, 2).named("rx_credit_count");
     let h_proto = b0.slice(7, 6).named("rx_proto");
     let h_cmd = b1.slice(5, 4).named("rx_cmd");
     let h_seq = cat(&[&b0.slice(3, 0), &b1.slice(3, 0)]).named("rx_seq");
-    let h_ok = b0
-        .slice(5, 4)
-        .eq(&lit(0, 2))
-        .and(&b1.slice(7, 6).eq(&lit(0, 2)))
-        .and(&h_cmd.ne(&lit(3, 2)))
-        .and(&h_seq.ne(&lit(0, 8)))
-        .named("rx_hdr_ok");
+    let h_unused =
+        b0.slice(5, 4).eq(&lit(0, 2)).and(&b1.slice(7, 6).eq(&lit(0, 2))).named("rx_hdr_unused_zero");
+    let h_ok = h_unused.and(&h_cmd.ne(&lit(3, 2))).and(&h_seq.ne(&lit(0, 8))).named("rx_hdr_ok");
     let is_payload = h_proto.ne(&lit(0, 2)).named("rx_payload");
     let in_order = is_payload.and(&h_cmd.eq(&lit(0, 2))).and(&h_seq.eq(&expected)).named("rx_in_order");
     let deliver_q = m.reg("rx_deliver", 1, Reset::Zero);
     let deliver_now = r_first.mux(&in_order.and(&h_ok), &deliver_q).named("rx_deliver_now");
     m.next_when(&deliver_q, &rx_valid.and(&r_first), &in_order.and(&h_ok));
-    let mut rmsg = Vec::new();
-    for j in 0..b {
-        let d = byte(&rx_data, j);
-        rmsg.push(if last_base + j >= PAYLOAD_END as u32 { r_last.mux(&lit(0, 8), &d) } else { d });
-    }
+    let rx_tail =
+        r_last.mux(&lit(0, hw - 8 * tail_at), &rx_data.slice(hw - 1, 8 * tail_at)).named("rx_tail_bytes");
+    let rmsg = cat(&[&rx_tail, &rx_data.slice(8 * tail_at - 1, 0)]).named("rx_msg");
     let rcrc = m.instance(
         "u_rx_crc",
         &build_crc(b)?,
         &[
             ("en_i", &rx_valid),
             ("start_i", &r_idx.eq(&lit(0, cw)).or(&r_idx.eq(&lit(u64::from(half), cw)))),
-            ("data_i", &join(&rmsg).named("rx_msg")),
+            ("data_i", &rmsg),
         ],
     );
     let rcrc_now = rcrc.output("crc_o");
     let rcrc0 = m.reg("rx_crc0", 16, Reset::Zero);
     m.next_when(&rcrc0, &rx_valid.and(&r_idx.eq(&lit(u64::from(half - 1), cw))), &rcrc_now);
-    let got = |at: usize| rx_data.slice(8 * (at as u32 - last_base) + 15, 8 * (at as u32 - last_base));
-    let crc_ok = got(CRC0_AT).eq(&rcrc0).and(&got(CRC1_AT).eq(&rcrc_now)).named("rx_crc_ok");
+    let got = |at: usize, name: &str| {
+        rx_data.slice(8 * (at as u32 - last_base) + 15, 8 * (at as u32 - last_base)).named(name)
+    };
+    let crc_ok = got(CRC0_AT, "rx_crc0_sent")
+        .eq(&rcrc0)
+        .and(&got(CRC1_AT, "rx_crc1_sent").eq(&rcrc_now))
+        .named("rx_crc_ok");
     let rx_end = rx_valid.and(&r_last).named("rx_flit_end");
     let good = rx_end.and(&crc_ok).and(&h_ok).named("rx_good");
     let bad = rx_end.and(&good.not()).or(&broken).named("rx_bad");
@@ -330,7 +317,9 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let r_bad_cmd = good.and(&is_payload).and(&h_cmd.ne(&lit(0, 2))).named("rx_bad_cmd");
     let r_seq =
         good.and(&is_payload).and(&h_cmd.eq(&lit(0, 2))).and(&in_order.not()).named("rx_out_of_order");
-    let behind = seq_dist(&m, &h_seq, &expected).le(&lit(u64::from(MAX_UNACKED), 8)).named("rx_behind");
+    let behind = seq_dist(&m, &h_seq, &expected, "rx_behind_by")
+        .le(&lit(u64::from(MAX_UNACKED), 8))
+        .named("rx_behind");
     let r_dup = r_seq.and(&behind).named("rx_duplicate");
     let r_gap = r_seq.and(&behind.not()).named("rx_gap");
     let want_replay = bad.or(&r_bad_cmd).or(&r_gap).named("rx_want_replay");
@@ -359,9 +348,9 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let t_fire = idle_timer.not().and(&t_inc.ge(&lit(timeout, tw))).named("timer_fire");
     let timer1 = idle_timer.or(&t_fire).mux(&lit(0, tw), &t_inc);
     let replaying2 = replaying1.or(&t_fire);
-    let rp2 = t_fire.mux(&head, &rp1);
+    let rp2 = t_fire.mux(&head, &rp1).named("replay_ptr_after_timer");
     // Ack/Nak: valid when it lies within the flits sent.
-    let ahead = seq_dist(&m, &acked, &h_seq).named("ack_ahead");
+    let ahead = seq_dist(&m, &acked, &h_seq, "ack_ahead");
     let ack_valid =
         r_ack.or(&r_nak).and(&ahead.zext(8.max(pw)).le(&count1.zext(8.max(pw)))).named("ack_in_window");
     let progress = ack_valid.and(&ahead.ne(&lit(0, 8))).named("ack_progress");
@@ -396,11 +385,13 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     m.section("Receiver state: expected number, owed Acks and Naks.");
     seq_upd(&expected, 1, &r_delivered.mux(&seq_next(&m, &expected), &expected));
     let aw = ack_owed.width();
-    let ack0 = d_nop.mux(&lit(0, aw), &ack_owed);
-    let ack1 = r_delivered.mux(
-        &sat_inc(&m, &ack0, u64::from(ACK_EVERY)),
-        &r_dup.and(&ack0.eq(&lit(0, aw))).mux(&lit(1, aw), &ack0),
-    );
+    let ack0 = d_nop.mux(&lit(0, aw), &ack_owed).named("ack_owed_after_send");
+    let ack1 = r_delivered
+        .mux(
+            &sat_inc(&m, &ack0, u64::from(ACK_EVERY)),
+            &r_dup.and(&ack0.eq(&lit(0, aw))).mux(&lit(1, aw), &ack0),
+        )
+        .named("ack_owed_after_receive");
     seq_upd(&ack_owed, 0, &retrain_done.and(&ack1.eq(&lit(0, aw))).mux(&lit(1, aw), &ack1));
     let nak_now = want_replay.and(&nak_scheduled.not()).named("nak_now");
     seq_upd(&nak_owed, 0, &retrain_done.mux(&lit(0, 1), &d_nak.mux(&lit(0, 1), &nak_owed).or(&nak_now)));
@@ -410,7 +401,7 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
         &retrain_done.mux(&lit(0, 1), &r_delivered.mux(&lit(0, 1), &nak_scheduled.or(&nak_now))),
     );
     let cu = credits_unreported.width();
-    let cu0 = d_nop.mux(&lit(0, cu), &credits_unreported);
+    let cu0 = d_nop.mux(&lit(0, cu), &credits_unreported).named("credits_unreported_after_send");
     seq_upd(&credits_unreported, 0, &credit_return.mux(&sat_inc(&m, &cu0, report_at), &cu0));
     seq_upd(&credits_returned, 0, &credit_return.mux(&credits_returned.add(&lit(1, 8)), &credits_returned));
     let iw = idle.width();

@@ -14,6 +14,7 @@ use super::UcieAdapterParams;
 use super::adapter::{build as build_adapter, state};
 use super::golden::{FLIT, PAYLOAD, PAYLOAD_START};
 use super::model::{Adapter, Received, Sent};
+use super::tb::words;
 use crate::hdl::{HdlError, Module, ModuleBuilder};
 use crate::sim::check::{CycleModel, Drains};
 use crate::sim::{PortLayout, Slot};
@@ -124,8 +125,8 @@ struct Channel {
     corrupting: bool,
 }
 
-/// Flips bits of `data` at rate `ber`.
-fn flip(data: &mut [u8], ber: f64, rng: &mut StdRng) {
+/// Flips bits of `data` at rate `ber` (the gaps between errors drawn geometrically).
+pub(super) fn flip(data: &mut [u8], ber: f64, rng: &mut StdRng) {
     if ber <= 0.0 {
         return;
     }
@@ -231,6 +232,15 @@ struct Side {
     buffer: u32,
     max_buffer: u32,
     drive: Drive,
+    /// Chunks this side put on the link (payload, replays and NOPs).
+    wire_chunks: u64,
+    /// Cycle each flit's first chunk was taken from this side's protocol layer, until the far
+    /// side delivers it.
+    taken_at: VecDeque<u64>,
+    /// Cycles from the first chunk taken to delivery, of each flit delivered to this side.
+    latency: Vec<u32>,
+    /// A flit was delivered in this cycle (its latency is taken from the far side).
+    delivered_now: bool,
 }
 
 struct SidePorts {
@@ -250,8 +260,8 @@ pub struct LoopbackBench {
     link_up: bool,
     down_left: u32,
     last_progress: u64,
-    /// Flits each side's protocol layer sends.
-    pub flits: u64,
+    /// Flits each side's protocol layer sends (A, B).
+    pub flits: [u64; 2],
     /// Cycles the link spent down.
     pub down_cycles: u64,
 }
@@ -259,11 +269,16 @@ pub struct LoopbackBench {
 impl LoopbackBench {
     /// A bench in which each side sends `flits` random flits through a channel with `faults`.
     pub fn new(p: &UcieAdapterParams, flits: u64, faults: LinkFaults, seed: u64) -> Self {
-        let side = || Side {
+        Self::new_each(p, [flits, flits], faults, seed)
+    }
+
+    /// A bench in which side A sends `flits[0]` flits and side B `flits[1]`.
+    pub fn new_each(p: &UcieAdapterParams, flits: [u64; 2], faults: LinkFaults, seed: u64) -> Self {
+        let side = |to_send| Side {
             model: Adapter::new(p),
             state: state::RESET,
             tx: None,
-            to_send: flits,
+            to_send,
             offer: None,
             offer_chunk: 0,
             sent: Vec::new(),
@@ -275,13 +290,17 @@ impl LoopbackBench {
             buffer: 0,
             max_buffer: 0,
             drive: Drive::default(),
+            wire_chunks: 0,
+            taken_at: VecDeque::new(),
+            latency: Vec::new(),
+            delivered_now: false,
         };
         LoopbackBench {
             p: p.clone(),
             faults,
             rng: StdRng::seed_from_u64(seed ^ 0x0c1e_11f7),
             ports: None,
-            sides: [side(), side()],
+            sides: [side(flits[0]), side(flits[1])],
             channels: [Channel::new(), Channel::new()],
             cycle: 0,
             link_up: true,
@@ -295,6 +314,22 @@ impl LoopbackBench {
     /// The adapters' counters as the models kept them (side A, side B).
     pub fn stats(&self) -> [super::model::Stats; 2] {
         [self.sides[0].model.stats.clone(), self.sides[1].model.stats.clone()]
+    }
+
+    /// The cycle of the last delivery.
+    pub fn last_delivery(&self) -> u64 {
+        self.last_progress
+    }
+
+    /// Chunks each side put on the link.
+    pub fn wire_chunks(&self) -> [u64; 2] {
+        [self.sides[0].wire_chunks, self.sides[1].wire_chunks]
+    }
+
+    /// Cycles from a flit's first chunk leaving side A's protocol layer to its delivery at B,
+    /// and the same for B to A.
+    pub fn latencies(&self) -> [&[u32]; 2] {
+        [&self.sides[1].latency, &self.sides[0].latency]
     }
 
     /// Payload flits delivered to each side's protocol layer.
@@ -344,12 +379,7 @@ const O_STATE: usize = 7;
 const O_UNACKED: usize = 8;
 const O_CREDITS: usize = 9;
 
-/// Little-endian words of `bytes`.
-fn words(bytes: &[u8]) -> Vec<u32> {
-    bytes.chunks(4).map(|c| c.iter().rev().fold(0u32, |w, &b| w << 8 | u32::from(b))).collect()
-}
-
-/// Bytes of `words` (inverse of [`words`]).
+/// Bytes of `words` (inverse of [`super::tb::words`]).
 fn bytes_of(words: &[u32], n: usize) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).take(n).collect()
 }
@@ -459,6 +489,7 @@ impl CycleModel for LoopbackBench {
             side.cancel_next = false;
             if let Some(pl) = side.pending.take() {
                 side.received.push(pl);
+                side.delivered_now = true;
                 side.buffer += 1;
                 side.max_buffer = side.max_buffer.max(side.buffer);
                 self.last_progress = cycle;
@@ -509,7 +540,11 @@ impl CycleModel for LoopbackBench {
                 }
                 tx.bubble = false;
                 if src_ok && link_ok {
+                    if tx.new && tx.next == 0 {
+                        side.taken_at.push_back(cycle);
+                    }
                     if active {
+                        side.wire_chunks += 1;
                         let chunk = tx.bytes[tx.next * b..(tx.next + 1) * b].to_vec();
                         self.channels[s].push(cycle, tx.next == 0, &chunk, k, &self.faults, &mut self.rng);
                     }
@@ -600,6 +635,12 @@ impl CycleModel for LoopbackBench {
             };
             side.state = next;
         }
+        for s in 0..2 {
+            if std::mem::take(&mut self.sides[s].delivered_now) {
+                let taken = self.sides[1 - s].taken_at.pop_front().expect("a delivered flit was taken");
+                self.sides[s].latency.push((cycle - taken) as u32);
+            }
+        }
         for (s, side) in self.sides.iter().enumerate() {
             if side.max_buffer > self.p.credits {
                 return Err(format!(
@@ -619,7 +660,8 @@ impl CycleModel for LoopbackBench {
         }
         if !self.finished() && cycle > self.last_progress + 20_000 {
             let [a, b] = self.delivered();
-            return Err(format!("no flit delivered for 20,000 cycles ({a} and {b} of {})", self.flits));
+            let [fa, fb] = self.flits;
+            return Err(format!("no flit delivered for 20,000 cycles ({a} of {fb} and {b} of {fa})"));
         }
         Ok(checks)
     }
@@ -627,11 +669,40 @@ impl CycleModel for LoopbackBench {
 
 impl Drains for LoopbackBench {
     fn finished(&self) -> bool {
-        self.sides.iter().all(|s| s.received.len() as u64 == self.flits && s.model.unacked() == 0)
+        (0..2).all(|s| {
+            self.sides[s].received.len() as u64 == self.flits[1 - s] && self.sides[s].model.unacked() == 0
+        })
     }
 
     fn progress(&self) -> (usize, usize) {
         let [a, b] = self.delivered();
-        (a + b, 2 * self.flits as usize)
+        (a + b, (self.flits[0] + self.flits[1]) as usize)
     }
+}
+
+/// Co-simulates two adapters back to back for `run.cycles` cycles through a channel with bit
+/// errors (BER 1e-5), bursts, drops, duplicates, PHY stalls and link-downs, flit by flit
+/// against the model.
+pub fn cosim_verilator(
+    p: &UcieAdapterParams,
+    run: crate::blocks::CosimRun,
+) -> Result<crate::blocks::CosimReport, crate::sim::SimError> {
+    let faults = LinkFaults {
+        ber: 1e-5,
+        burst: 0.002,
+        drop: 0.002,
+        dup: 0.002,
+        ready: 0.9,
+        consume: 0.8,
+        link_down: 0.0002,
+    };
+    let mut bench = LoopbackBench::new(p, u64::MAX, faults, run.seed);
+    let cycles = run.cycles;
+    let mut report = crate::blocks::cosim_verilator(loopback_top(p), &mut bench, run)?;
+    let [a, b] = bench.delivered();
+    if a == 0 || b == 0 {
+        return Err(crate::sim::SimError::Design(format!("no flit crossed the link in {cycles} cycles")));
+    }
+    report.scope = format!("two adapters back to back through a faulty channel: {a} and {b} flits delivered");
+    Ok(report)
 }

@@ -49,19 +49,7 @@ impl Wire {
                     f[k / 8] ^= 1 << (k % 8);
                 }
             }
-            if faults.ber > 0.0 {
-                // Errors per flit are rare: draw the count, then the positions.
-                let mut k = 0usize;
-                loop {
-                    let u: f64 = rng.random();
-                    k += (u.ln() / (1.0 - faults.ber).ln()).floor() as usize;
-                    if k >= FLIT * 8 {
-                        break;
-                    }
-                    f[k / 8] ^= 1 << (k % 8);
-                    k += 1;
-                }
-            }
+            super::loopback::flip(&mut f, faults.ber, rng);
             if !rng.random_bool(faults.drop) {
                 now.push(f);
                 if rng.random_bool(faults.dup) {

@@ -1,6 +1,8 @@
 //! Parameters of `ucie_adapter` and the link's bandwidth accounting.
 
-use crate::blocks::{FieldIssue, check_pow2, check_range};
+use crate::blocks::{BlockParams, CosimReport, CosimRun, FieldIssue, ParamInfo, check_pow2, check_range};
+use crate::hdl::{HdlError, Module};
+use crate::sim::SimError;
 use serde::{Deserialize, Serialize};
 
 /// Bytes in one flit of the standard 256-byte formats.
@@ -36,9 +38,50 @@ impl Default for UcieAdapterParams {
 /// The UCIe data rates per lane, GT/s.
 pub const RATES_GT_S: [u32; 6] = [4, 8, 12, 16, 24, 32];
 
+impl BlockParams for UcieAdapterParams {
+    const BLOCK: &'static str = "ucie_adapter";
+    const SUMMARY: &'static str =
+        "UCIe die-to-die adapter: 256B flits, CRC-16, retry/replay, credits, link states";
+
+    fn describe() -> Vec<ParamInfo> {
+        let d = Self::default();
+        let p = |name, doc, default: String, range| ParamInfo { name, doc, default, range };
+        vec![
+            p("bytes", "datapath bytes per cycle", d.bytes.to_string(), "32, 64, 128"),
+            p(
+                "replay_depth",
+                "flits in the replay buffer",
+                d.replay_depth.to_string(),
+                "power of two 4..=64",
+            ),
+            p(
+                "credits",
+                "flits of the far protocol layer's receive buffer",
+                d.credits.to_string(),
+                "1..=127",
+            ),
+            p("modules", "UCIe modules of the link (bandwidth accounting)", d.modules.to_string(), "1..=4"),
+            p("lanes", "data lanes per module", d.lanes.to_string(), "16, 64"),
+            p("gt_s", "GT/s per lane", d.gt_s.to_string(), "4, 8, 12, 16, 24, 32"),
+        ]
+    }
+
+    fn validate(&self) -> Vec<FieldIssue> {
+        self.issues()
+    }
+
+    fn build(&self) -> Result<Module, HdlError> {
+        super::adapter::build(self)
+    }
+
+    fn cosim(&self, run: CosimRun) -> Result<CosimReport, SimError> {
+        super::loopback::cosim_verilator(self, run)
+    }
+}
+
 impl UcieAdapterParams {
     /// Range checks; an empty list means valid.
-    pub fn validate(&self) -> Vec<FieldIssue> {
+    fn issues(&self) -> Vec<FieldIssue> {
         let mut issues = Vec::new();
         if ![32, 64, 128].contains(&self.bytes) {
             issues.push(FieldIssue {

@@ -72,7 +72,7 @@ impl CrcBench {
 }
 
 /// Little-endian 32-bit words of `bytes` (byte `j` in bits `[8j+7:8j]` of the port).
-fn words(bytes: &[u8]) -> Vec<u32> {
+pub(super) fn words(bytes: &[u8]) -> Vec<u32> {
     bytes.chunks(4).map(|c| c.iter().rev().fold(0u32, |w, &b| w << 8 | u32::from(b))).collect()
 }
 

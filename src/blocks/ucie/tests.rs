@@ -1,4 +1,5 @@
 use super::golden::{CRC_MESSAGE_BYTES, CRC_POLY, crc_update, crc16};
+use crate::blocks::BlockParams;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
