@@ -93,12 +93,23 @@ pub struct LinkFaults {
     pub consume: f64,
     /// Chance per cycle that the link goes down (for 20–200 cycles).
     pub link_down: f64,
+    /// Chance per cycle that both protocol layers request a LinkReset (then NOP with the link
+    /// held down for 30 cycles, then Active again).
+    pub link_reset: f64,
 }
 
 impl LinkFaults {
     /// No faults, the PHY always ready, the protocol layers fast.
-    pub const CLEAN: LinkFaults =
-        LinkFaults { ber: 0.0, drop: 0.0, dup: 0.0, burst: 0.0, ready: 1.0, consume: 0.95, link_down: 0.0 };
+    pub const CLEAN: LinkFaults = LinkFaults {
+        ber: 0.0,
+        drop: 0.0,
+        dup: 0.0,
+        burst: 0.0,
+        ready: 1.0,
+        consume: 0.95,
+        link_down: 0.0,
+        link_reset: 0.0,
+    };
 }
 
 /// Cycles from a chunk leaving one adapter to its reaching the other (at least).
@@ -241,6 +252,8 @@ struct Side {
     latency: Vec<u32>,
     /// A flit was delivered in this cycle (its latency is taken from the far side).
     delivered_now: bool,
+    /// Flits lost at a link reset, sent again before new ones.
+    resend: VecDeque<[u8; PAYLOAD]>,
 }
 
 struct SidePorts {
@@ -259,6 +272,14 @@ pub struct LoopbackBench {
     cycle: u64,
     link_up: bool,
     down_left: u32,
+    /// Cycles left of a link reset: its first cycle requests LinkReset, the rest NOP.
+    reset_left: u32,
+    resets_pending: bool,
+    /// Each side's (accepted, acknowledged, delivered to the far side) at the last link reset.
+    epoch: [(u64, u64, u64); 2],
+    /// Link resets done, and at each the flits A → B and B → A that were accepted, delivered
+    /// and acknowledged: `(accepted, delivered, acked)`.
+    pub link_resets: Vec<[(u64, u64, u64); 2]>,
     last_progress: u64,
     /// Flits each side's protocol layer sends (A, B).
     pub flits: [u64; 2],
@@ -294,6 +315,7 @@ impl LoopbackBench {
             taken_at: VecDeque::new(),
             latency: Vec::new(),
             delivered_now: false,
+            resend: VecDeque::new(),
         };
         LoopbackBench {
             p: p.clone(),
@@ -305,6 +327,10 @@ impl LoopbackBench {
             cycle: 0,
             link_up: true,
             down_left: 0,
+            reset_left: 0,
+            resets_pending: false,
+            epoch: [(0, 0, 0); 2],
+            link_resets: Vec::new(),
             last_progress: 0,
             flits,
             down_cycles: 0,
@@ -378,6 +404,8 @@ const O_CANCEL: usize = 6;
 const O_STATE: usize = 7;
 const O_UNACKED: usize = 8;
 const O_CREDITS: usize = 9;
+const O_ACCEPTED: usize = 10;
+const O_ACKED: usize = 11;
 
 /// Bytes of `words` (inverse of [`super::tb::words`]).
 fn bytes_of(words: &[u32], n: usize) -> Vec<u8> {
@@ -403,8 +431,26 @@ impl CycleModel for LoopbackBench {
         let reset = self.cycle == 0;
         let cycle = self.cycle;
         self.cycle += 1;
+        // A link reset: LinkReset requested for a cycle, then NOP with the link down (the PHY is
+        // reset too, so nothing sent before arrives after), then Active again.
+        let both_active = self.sides.iter().all(|s| s.state == state::ACTIVE);
+        if self.reset_left > 0 {
+            self.reset_left -= 1;
+            self.link_up = self.reset_left == 0;
+        } else if !reset && self.down_left == 0 && both_active && rng.random_bool(self.faults.link_reset) {
+            self.reset_left = 31;
+        }
+        let state_req = match self.reset_left {
+            31 => state::LINK_RESET,
+            0 => state::ACTIVE,
+            _ => state::RESET,
+        };
+        if self.reset_left > 0 && self.reset_left < 31 {
+            self.link_up = false;
+        }
         // The link: down now and then for a while; everything on the wires is lost.
-        if self.down_left > 0 {
+        if self.reset_left > 0 {
+        } else if self.down_left > 0 {
             self.down_left -= 1;
             self.link_up = self.down_left == 0;
         } else if !reset && rng.random_bool(self.faults.link_down) {
@@ -420,9 +466,17 @@ impl CycleModel for LoopbackBench {
         let b = self.p.bytes as usize;
         for s in 0..2 {
             let side = &mut self.sides[s];
-            if side.offer.is_none() && side.to_send > 0 && !reset && rng.random_bool(0.9) {
+            if side.offer.is_none()
+                && side.to_send > 0
+                && !reset
+                && state_req == state::ACTIVE
+                && rng.random_bool(0.9)
+            {
                 let mut payload = [0u8; PAYLOAD];
-                self.rng.fill(&mut payload[..]);
+                match side.resend.pop_front() {
+                    Some(again) => payload = again,
+                    None => self.rng.fill(&mut payload[..]),
+                }
                 side.offer = Some((1 + s as u8, payload));
                 side.offer_chunk = 0;
             }
@@ -434,7 +488,7 @@ impl CycleModel for LoopbackBench {
             side.drive = Drive {
                 lp_valid: side.offer.is_some(),
                 credit_return,
-                state_req: state::ACTIVE,
+                state_req,
                 tx_ready: rng.random_bool(self.faults.ready),
                 rx,
             };
@@ -469,6 +523,7 @@ impl CycleModel for LoopbackBench {
         }
         let (b, k) = (self.p.bytes as usize, self.p.chunks() as usize);
         let mut checks = 0u64;
+        let mut link_reset = [false; 2];
         for s in 0..2 {
             let name = ["A", "B"][s];
             let ports = &self.ports.as_ref().expect("resolved above")[s];
@@ -626,6 +681,11 @@ impl CycleModel for LoopbackBench {
             let up_idle = self.link_up && !busy_before;
             let next = match side.state {
                 state::RESET if d.state_req == state::ACTIVE && up_idle => state::ACTIVE,
+                state::ACTIVE if d.state_req == state::LINK_RESET => {
+                    link_reset[s] = true;
+                    state::LINK_RESET
+                }
+                state::LINK_RESET if d.state_req == state::RESET => state::RESET,
                 state::ACTIVE if !self.link_up || d.state_req == state::RETRAIN => state::RETRAIN,
                 state::RETRAIN if d.state_req == state::ACTIVE && up_idle => {
                     side.model.retrained();
@@ -640,6 +700,50 @@ impl CycleModel for LoopbackBench {
                 let taken = self.sides[1 - s].taken_at.pop_front().expect("a delivered flit was taken");
                 self.sides[s].latency.push((cycle - taken) as u32);
             }
+        }
+        if link_reset.iter().any(|&r| r) {
+            if link_reset != [true, true] {
+                return Err(format!("cycle {cycle}: only one side took the LinkReset"));
+            }
+            for s in 0..2 {
+                self.sides[s].model.link_reset(&self.p);
+            }
+            self.resets_pending = true;
+        }
+        // Once both sides have drained their last flit (the counters are final), check what
+        // each protocol layer is told: every acknowledged flit was delivered, nothing was
+        // delivered that was not accepted; then the sender sends the rest again.
+        if self.resets_pending && self.sides.iter().all(|s| s.state == state::RESET && s.tx.is_none()) {
+            self.resets_pending = false;
+            let ports = self.ports.as_ref().expect("resolved above");
+            let mut record = [(0, 0, 0); 2];
+            for s in 0..2 {
+                // The counters run on across resets: what happened since the last one.
+                let (acc0, ack0, del0) = self.epoch[s];
+                let accepted = ports[s].outs[O_ACCEPTED].get(outputs) - acc0;
+                let acked = ports[s].outs[O_ACKED].get(outputs) - ack0;
+                let delivered = self.sides[1 - s].received.len() as u64 - del0;
+                let handed = self.sides[s].sent.len() as u64 - del0;
+                if accepted != handed || acked > delivered || delivered > accepted {
+                    return Err(format!(
+                        "cycle {cycle}: after a link reset side {s} reports {accepted} accepted and {acked} acknowledged since the last one, its protocol layer handed over {handed} and {delivered} arrived"
+                    ));
+                }
+                record[s] = (accepted, delivered, acked);
+                self.epoch[s] = (acc0 + accepted, ack0 + acked, del0 + delivered);
+                // The protocol layer sends again what did not arrive (it learns that count from
+                // the far side, above the adapter).
+                let side = &mut self.sides[s];
+                let lost: Vec<[u8; PAYLOAD]> = side.sent.split_off((del0 + delivered) as usize);
+                side.to_send += lost.len() as u64;
+                side.resend.extend(lost);
+                side.taken_at.clear();
+            }
+            for side in &mut self.sides {
+                side.buffer = 0;
+            }
+            self.link_resets.push(record);
+            checks += 6;
         }
         for (s, side) in self.sides.iter().enumerate() {
             if side.max_buffer > self.p.credits {
@@ -695,6 +799,7 @@ pub fn cosim_verilator(
         ready: 0.9,
         consume: 0.8,
         link_down: 0.0002,
+        link_reset: 0.0,
     };
     let mut bench = LoopbackBench::new(p, u64::MAX, faults, run.seed);
     let cycles = run.cycles;
