@@ -4,7 +4,7 @@ CARGO ?= cargo
 export VDX_CACHE_DIR ?= $(CURDIR)/target/vdx-cache
 VDX := target/release/vdx
 
-.PHONY: setup build demo lint test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic bench-attention qor-attention bench-tae qor-tae clean
+.PHONY: setup build demo lint test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic bench-attention qor-attention bench-tae qor-tae qor-ucie clean
 
 setup:
 	@scripts/setup.sh
@@ -57,6 +57,10 @@ qor-tae: setup build
 	$(VDX) synth --block latent_buffer --set word_width=32 --top vdx_latent_return --out rtl_out/qor/latent_return32
 	$(VDX) synth --block latent_buffer --set word_width=128 --top vdx_latent_return --out rtl_out/qor/latent_return128
 	$(VDX) synth --block temporal_attention --set lanes=2 --top vdx_tae_lane --memories macros --abc fast --out rtl_out/qor/tae_lane
+
+# The default UCIe adapter (64 bytes per cycle) with its replay buffer as an SRAM macro.
+qor-ucie: setup build
+	$(VDX) synth --block d2d --die utility --memories macros --out rtl_out/qor/d2d
 
 bench-cosim: setup build
 	$(VDX) bench cosim
