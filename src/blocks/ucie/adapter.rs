@@ -8,6 +8,7 @@ use super::UcieAdapterParams;
 use super::golden::{CRC0_AT, CRC1_AT, PAYLOAD_END};
 use super::model::{ACK_EVERY, MAX_UNACKED, REFRESH_SLOTS, REPLAY_TIMEOUT_FLITS};
 use super::rtl::build_crc;
+use crate::blocks::BlockParams;
 use crate::hdl::{HdlError, Module, ModuleBuilder, Reset, Signal, cat, index_bits};
 
 /// `pl_state_sts` / `lp_state_req` encodings (UCIe 2.0 Table 10-3).
@@ -56,7 +57,7 @@ fn sat_inc(m: &ModuleBuilder, x: &Signal, max: u64) -> Signal {
 /// Builds the adapter. See the block docs for the ports.
 pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let m = ModuleBuilder::new("vdx_ucie_adapter");
-    m.block("ucie_adapter")
+    m.block(<UcieAdapterParams as BlockParams>::BLOCK)
         .param("bytes", p.bytes)
         .param("replay_depth", p.replay_depth)
         .param("credits", p.credits)
@@ -219,7 +220,7 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
         &build_crc(b)?,
         &[
             ("en_i", &fire),
-            ("start_i", &cur_chunk.eq(&lit(0, cw)).or(&cur_chunk.eq(&lit(u64::from(half), cw)))),
+            ("start_i", &first.or(&cur_chunk.eq(&lit(u64::from(half), cw)))),
             ("data_i", &msg),
         ],
     );
@@ -293,7 +294,7 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
         &build_crc(b)?,
         &[
             ("en_i", &rx_valid),
-            ("start_i", &r_idx.eq(&lit(0, cw)).or(&r_idx.eq(&lit(u64::from(half), cw)))),
+            ("start_i", &r_first.or(&r_idx.eq(&lit(u64::from(half), cw)))),
             ("data_i", &rmsg),
         ],
     );

@@ -88,8 +88,7 @@ pub fn goodput(
         let mut bench = LoopbackBench::new_each(p, each, faults, seed + i as u64);
         run_until_done(&mut dut, &mut bench, 500 * n + 100_000, seed + i as u64)?;
         let cycles = bench.last_delivery();
-        let [a, _] = bench.stats();
-        let [_, b] = bench.stats();
+        let [a, b] = bench.stats();
         let raw_bits = bench.wire_chunks()[0] as f64 * f64::from(p.bytes) * 8.0;
         let payload_bits = (n * PAYLOAD as u64 * 8) as f64;
         let mut lat = bench.latencies()[0].to_vec();

@@ -60,7 +60,7 @@ const OUTPUTS: [&str; 13] = [
 pub fn loopback_top(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let adapter = build_adapter(p)?;
     let m = ModuleBuilder::new("vdx_ucie_loopback");
-    m.block("ucie_adapter")
+    m.block(<UcieAdapterParams as crate::blocks::BlockParams>::BLOCK)
         .param("bytes", p.bytes)
         .param("replay_depth", p.replay_depth)
         .param("credits", p.credits);

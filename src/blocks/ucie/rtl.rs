@@ -34,7 +34,7 @@ fn powers_of_x(count: usize) -> Vec<u16> {
 /// `x` has that bit set: 16 masked XOR reductions, no loop.
 pub fn build_crc(bytes: u32) -> Result<Module, HdlError> {
     let m = ModuleBuilder::new("vdx_ucie_crc");
-    m.block("ucie_adapter").param("bytes", bytes);
+    m.block(<super::UcieAdapterParams as crate::blocks::BlockParams>::BLOCK).param("bytes", bytes);
     let n = 8 * bytes as usize;
     let en = m.input("en_i", 1);
     let start = m.input("start_i", 1);
