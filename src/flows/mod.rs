@@ -6,5 +6,6 @@
 //! `-p`), the runner rejects paths that the script language would split.
 
 pub mod files;
+pub mod formal;
 pub mod lint;
 pub mod synth;

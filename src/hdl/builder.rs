@@ -247,6 +247,16 @@ pub(crate) struct ModuleData {
     /// Section comments from [`ModuleBuilder::section`]: the first node of the section (the
     /// node count when it was opened) and its lines.
     pub sections: Vec<(NodeId, Vec<String>)>,
+    /// Properties from [`ModuleBuilder::assert_always`], in the order they were made.
+    pub asserts: Vec<AssertData>,
+}
+
+/// A property of a module: a one-bit signal that is high in every cycle out of reset.
+#[derive(Debug, Clone)]
+pub(crate) struct AssertData {
+    pub label: String,
+    pub cond: NodeId,
+    pub doc: Vec<String>,
 }
 
 type Shared = Rc<RefCell<ModuleData>>;
@@ -270,6 +280,7 @@ impl ModuleData {
             promised: Vec::new(),
             black_box: None,
             sections: Vec::new(),
+            asserts: Vec::new(),
         }
     }
 
@@ -1091,6 +1102,41 @@ impl ModuleBuilder {
         m.sections.push((start, lines));
     }
 
+    /// A property: `cond` (one bit) holds in every cycle out of reset. It is emitted as an
+    /// immediate assertion labelled `label` inside `` `ifdef FORMAL ``, where formal tools see it
+    /// (`vdx formal` proves them with SymbiYosys) and simulators, lint and synthesis do not;
+    /// `doc` (ASCII) is its comment. Logic that only assertions read is declared inside the same
+    /// `` `ifdef ``, so the module's own text is the same as without them; leave such signals
+    /// unnamed (a named signal is kept as a wire of the module).
+    #[track_caller]
+    pub fn assert_always(&self, label: &str, cond: &Signal, doc: &str) {
+        let loc = Location::caller();
+        if !self.owns(cond, "assert_always", loc) {
+            return;
+        }
+        let mut m = self.m.borrow_mut();
+        let legal = legalize(label);
+        if legal != label {
+            m.issue(loc, format!("assertion label `{label}` is not a legal identifier; use `{legal}`"));
+            return;
+        }
+        if m.asserts.iter().any(|a| a.label == label) {
+            m.issue(loc, format!("assertion label `{label}` is used twice"));
+            return;
+        }
+        if cond.width != 1 {
+            let d = m.describe(cond.id);
+            m.issue(loc, format!("assertion `{label}` must be 1 bit, got {d}"));
+            return;
+        }
+        if doc.trim().is_empty() || !doc.is_ascii() {
+            m.issue(loc, format!("assertion `{label}`: its comment must be non-empty ASCII"));
+            return;
+        }
+        let doc = doc.lines().map(|l| l.trim_end().to_string()).collect();
+        m.asserts.push(AssertData { label: label.to_string(), cond: cond.id, doc });
+    }
+
     /// A second handle on the same module under construction (for bundles that declare ports
     /// later, such as a stream sink's ready).
     pub(crate) fn handle(&self) -> ModuleBuilder {
@@ -1551,6 +1597,15 @@ impl ModuleBuilder {
                 m.issue(mem.loc, format!("memory `{}` is never read", mem.name));
             }
         }
+        if !m.asserts.is_empty() && !m.clocked {
+            let label = m.asserts[0].label.clone();
+            m.issues.push(BuildIssue {
+                location: "finish".into(),
+                message: format!(
+                    "assertion `{label}` holds out of reset, but the module has no register (so no `rst_ni`)"
+                ),
+            });
+        }
         if !m.ports.iter().any(|p| p.spec.dir == PortDir::Output) {
             let name = m.name.clone();
             m.issues.push(BuildIssue {
@@ -1586,6 +1641,7 @@ fn clone_data(d: &ModuleData) -> ModuleData {
         promised: d.promised.clone(),
         black_box: d.black_box.clone(),
         sections: d.sections.clone(),
+        asserts: d.asserts.clone(),
     }
 }
 
@@ -1595,6 +1651,23 @@ fn clone_data(d: &ModuleData) -> ModuleData {
 pub struct Module(pub(crate) Rc<ModuleData>);
 
 impl Module {
+    /// Assertions ([`ModuleBuilder::assert_always`]) in this module and every module below it,
+    /// each module counted once.
+    pub fn assertions(&self) -> usize {
+        let mut seen: Vec<*const ModuleData> = Vec::new();
+        let mut stack = vec![self.clone()];
+        let mut n = 0;
+        while let Some(m) = stack.pop() {
+            if seen.contains(&Rc::as_ptr(&m.0)) {
+                continue;
+            }
+            seen.push(Rc::as_ptr(&m.0));
+            n += m.0.asserts.len();
+            stack.extend(m.0.insts.iter().map(|i| i.module.clone()));
+        }
+        n
+    }
+
     /// The module's requested name: the emitted name adds the design's prefix and a content hash
     /// (see [`super::HASH_DIGITS`]), except for a black box, which keeps exactly this name.
     pub fn name(&self) -> &str {

@@ -1090,7 +1090,86 @@ impl<'a> ModuleWriter<'a> {
                 }
             }
         }
+        s.push_str(&self.formal_block());
         s.push_str("\nendmodule\n`default_nettype wire\n");
+        s
+    }
+
+    /// The module's assertions (see [`super::ModuleBuilder::assert_always`]) inside
+    /// `` `ifdef FORMAL ``, after everything else so that the rest of the text is the same as
+    /// without them. The logic they read that has no name yet is inlined or named as in the
+    /// module (used twice, sliced or large), its wires declared here.
+    fn formal_block(&mut self) -> String {
+        let d = self.d;
+        if d.asserts.is_empty() {
+            return String::new();
+        }
+        // The unnamed nodes the assertions reach, and how often each is read among them.
+        let mut reached = vec![false; d.nodes.len()];
+        let mut uses = vec![0usize; d.nodes.len()];
+        let mut needs_name = vec![false; d.nodes.len()];
+        let mut stack: Vec<NodeId> = d.asserts.iter().map(|a| a.cond).collect();
+        for &c in &stack {
+            uses[self.resolve(c)] += 1;
+        }
+        while let Some(id) = stack.pop() {
+            let id = self.resolve(id);
+            if self.name[id].is_some() || reached[id] {
+                continue;
+            }
+            reached[id] = true;
+            let node = &d.nodes[id].node;
+            if let Node::Slice { a, .. } | Node::Shift(_, a, _) | Node::Extend { a, signed: true } = node {
+                needs_name[self.resolve(*a)] = true;
+            }
+            for op in Self::operands(node) {
+                uses[self.resolve(op)] += 1;
+                stack.push(op);
+            }
+        }
+        let mut wires: Vec<NodeId> = Vec::new();
+        let mut inline_ops = vec![0usize; d.nodes.len()];
+        for id in (0..d.nodes.len()).filter(|&i| reached[i]) {
+            let node = &d.nodes[id].node;
+            if matches!(node, Node::Const(_)) && !needs_name[id] {
+                continue;
+            }
+            let size = 1 + Self::operands(node)
+                .iter()
+                .map(|&op| {
+                    let op = self.resolve(op);
+                    if self.name[op].is_some() { 0 } else { inline_ops[op] }
+                })
+                .sum::<usize>();
+            if uses[id] > 1 || needs_name[id] || size > MAX_INLINE_OPS {
+                self.name[id] = Some(self.namer.fresh(&format!("fv_{}", op_name(node))));
+                wires.push(id);
+            } else {
+                inline_ops[id] = size;
+            }
+        }
+        wires.sort_unstable();
+        let mut s = String::from(
+            "\n`ifdef FORMAL\n  // Properties for formal tools (`vdx formal`); simulation, lint and synthesis skip them.\n",
+        );
+        let rw = wires.iter().map(|&id| range(d.nodes[id].width).len()).max().unwrap_or(0);
+        for &id in &wires {
+            let name = self.name[id].as_ref().expect("named above");
+            let gap = if rw > 0 { " " } else { "" };
+            let _ = writeln!(s, "  wire {:<rw$}{gap}{name};", range(d.nodes[id].width));
+        }
+        for &id in &wires {
+            let name = self.name[id].as_ref().expect("named above");
+            let _ = writeln!(s, "  assign {name} = {};", self.definition(id));
+        }
+        s.push_str("\n  always @(*) begin\n    if (rst_ni) begin\n");
+        for a in &d.asserts {
+            for l in &a.doc {
+                let _ = writeln!(s, "      // {l}");
+            }
+            let _ = writeln!(s, "      {}: assert ({});", a.label, self.expr(a.cond));
+        }
+        s.push_str("    end\n  end\n`endif\n");
         s
     }
 }

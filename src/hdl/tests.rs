@@ -441,3 +441,68 @@ fn instance_outputs_are_named_without_the_port_suffix() {
     assert!(text.contains("wire [2:0] c_count;"), "{text}");
     assert!(!text.contains("c_count_o"), "{text}");
 }
+
+/// A saturating counter with or without its assertions.
+fn checked_counter(asserts: bool) -> Module {
+    let m = ModuleBuilder::new("sat");
+    let en = m.input("en_i", 1);
+    let count = m.reg("count", 4, Reset::Zero);
+    let full = count.eq(&count.lit(9)).named("full");
+    m.next_when(&count, &en.and(&full.not()), &count.add(&count.lit(1)));
+    m.output("count_o", &count);
+    if asserts {
+        // Reads `full` (named), an inlined node and logic only the assertions use.
+        let low = count.slice(3, 1).add(&count.slice(3, 1).lit(1));
+        m.assert_always("count_max", &count.le(&count.lit(9)), "Never above nine.");
+        m.assert_always("low_bits", &full.or(&low.ne(&low.lit(0))), "Two lines\nof comment.");
+    }
+    m.finish().expect("well formed")
+}
+
+#[test]
+fn assertions_sit_in_an_ifdef_and_leave_the_rest_of_the_text_alone() {
+    let text = |m: &Module| {
+        let e = Design::single(m).emit();
+        e.files[0].text.replace(&e.tops[0].module, "M")
+    };
+    let (plain, checked) = (text(&checked_counter(false)), text(&checked_counter(true)));
+    let (before, block) = checked.split_once("\n`ifdef FORMAL\n").expect("a FORMAL block");
+    let plain_body = plain.strip_suffix("\nendmodule\n`default_nettype wire\n").expect("module end");
+    assert_eq!(before, plain_body, "the module's own text must not change");
+    assert!(
+        block.contains("      // Never above nine.\n      count_max: assert (count_q <= 4'h9);"),
+        "{block}"
+    );
+    assert!(block.contains("      // Two lines\n      // of comment.\n      low_bits: assert ("), "{block}");
+    assert!(block.contains("if (rst_ni) begin"), "{block}");
+    assert!(block.trim_end().ends_with("`endif\n\nendmodule\n`default_nettype wire"), "{block}");
+    assert_eq!(checked_counter(true).assertions(), 2);
+    assert_eq!(checked_counter(false).assertions(), 0);
+}
+
+#[test]
+fn bad_assertions_are_reported() {
+    let m = ModuleBuilder::new("bad");
+    let a = m.input("a_i", 2);
+    let r = m.reg("r", 2, Reset::Zero);
+    m.next(&r, &a);
+    m.output("r_o", &r);
+    m.assert_always("wide", &a, "Two bits.");
+    m.assert_always("twice", &a.bit(0), "Once.");
+    m.assert_always("twice", &a.bit(1), "Again.");
+    m.assert_always("bad label", &a.bit(1), "Spaces.");
+    m.assert_always("empty", &a.bit(1), " ");
+    let messages: Vec<String> = m.finish().unwrap_err().issues.into_iter().map(|i| i.message).collect();
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    assert!(messages[0].contains("`wide` must be 1 bit"), "{messages:?}");
+    assert!(messages[1].contains("`twice` is used twice"), "{messages:?}");
+    assert!(messages[2].contains("`bad label` is not a legal identifier"), "{messages:?}");
+    assert!(messages[3].contains("`empty`: its comment"), "{messages:?}");
+
+    let m = ModuleBuilder::new("comb");
+    let a = m.input("a_i", 1);
+    m.output("a_o", &a);
+    m.assert_always("holds", &a, "No register here.");
+    let err = m.finish().unwrap_err().to_string();
+    assert!(err.contains("assertion `holds` holds out of reset, but the module has no register"), "{err}");
+}

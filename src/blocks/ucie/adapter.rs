@@ -409,6 +409,40 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let idle1 = decide.mux(&d_any.mux(&lit(0, iw), &sat_inc(&m, &idle, u64::from(REFRESH_SLOTS) - 1)), &idle);
     seq_upd(&idle, 0, &idle1);
 
+    // Properties, proved by `vdx formal` (k-induction); see the datasheet.
+    let no_more = credits.le(&lit(u64::from(p.credits), crw));
+    m.assert_always(
+        "credits_max",
+        &no_more,
+        "The transmitter never holds more credits than the far receive buffer has entries.",
+    );
+    m.assert_always(
+        "credit_per_new_flit",
+        &push.not().or(&credits.ne(&lit(0, crw))),
+        "A new flit is taken only with a credit in hand: the count never goes below zero.",
+    );
+    m.assert_always(
+        "unacked_max",
+        &count.le(&lit(window, pw)),
+        "At most min(replay_depth, 127) flits are unacknowledged.",
+    );
+    // The unacknowledged flits fill the slots head, head + 1, ... in order; the flit being
+    // written is the newest (counted from its first chunk on).
+    let newest = tail.sub(&lit(1, pw)).slice(sw - 1, 0);
+    m.assert_always(
+        "new_flit_is_newest",
+        &tx_busy.and(&kind.eq(&lit(0, 2))).not().or(&count.eq(&lit(0, pw))).or(&slot.eq(&newest)),
+        "A new flit under way sits in the slot of the newest unacknowledged flit.",
+    );
+    let we = fire.and(&cur_new);
+    let offset = cur_slot.sub(&head.slice(sw - 1, 0)).zext(pw);
+    let older = decide.mux(&count, &count.sub(&lit(1, pw)));
+    m.assert_always(
+        "replay_keeps_unacked",
+        &we.not().or(&count.eq(&lit(0, pw))).or(&offset.ge(&older)),
+        "A write into the replay buffer never lands on the slot of an older unacknowledged flit.",
+    );
+
     m.section("Status.");
     m.output("pl_state_sts_o", &st);
     m.output("tx_unacked_o", &count);

@@ -58,6 +58,17 @@
 //! Active runs to its end into the replay buffer but not onto the link. Not implemented: L1/L2,
 //! LinkError, Disabled, the sideband, parameter exchange, the 68B and latency-optimised formats.
 //!
+//! # Properties
+//! Assertions in the RTL (inside `` `ifdef FORMAL ``), proved for every cycle out of reset by
+//! `vdx formal` (SymbiYosys k-induction with Boolector; `make formal`):
+//! - `credits_max`: the credits held never exceed `credits`;
+//! - `credit_per_new_flit`: a new flit is taken only with a credit in hand (the count never
+//!   goes below zero);
+//! - `unacked_max`: at most `min(replay_depth, 127)` flits are unacknowledged;
+//! - `new_flit_is_newest`: a new flit under way is in the slot of the newest unacknowledged one;
+//! - `replay_keeps_unacked`: no write into the replay buffer lands on the slot of an older
+//!   unacknowledged flit.
+//!
 //! # Timing
 //! New and NOP flits leave in the cycle of the decision (the chunk passes through combinationally
 //! with its header and CRC); a replayed flit's first chunk follows one cycle after its decision
