@@ -439,3 +439,18 @@ fn bad_tae_commands_are_named() {
     assert!(ok && stdout.contains("100 positions"), "--set reaches the checked engine: {stdout}{stderr}");
     assert!(!tmp.path().join("bench").exists(), "a check writes nothing");
 }
+
+#[test]
+fn formal_refuses_an_existing_keep_folder_and_a_selection_without_assertions() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("mine")).unwrap();
+    std::fs::write(tmp.path().join("mine/notes.txt"), "keep me").unwrap();
+    let (ok, _, stderr) =
+        vdx(&["formal", "--block", "d2d", "--die", "utility", "--keep", "mine"], tmp.path());
+    assert!(!ok && stderr.contains("--keep mine: the folder exists"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(tmp.path().join("mine/notes.txt")).unwrap(), "keep me");
+    let (ok, _, stderr) = vdx(&["formal", "--block", "xoshiro_lane"], tmp.path());
+    assert!(!ok && stderr.contains("no block of the selection carries assertions"), "{stderr}");
+    let (ok, _, stderr) = vdx(&["formal", "--depth", "0"], tmp.path());
+    assert!(!ok && stderr.contains("--depth 0"), "{stderr}");
+}

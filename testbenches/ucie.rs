@@ -117,6 +117,7 @@ fn loopback_recovers_from_every_fault_and_matches_the_model() {
                 consume: 0.7,
                 link_down: 0.0005,
                 link_reset: 0.0,
+                link_error: 0.0,
             },
         ),
     ];
@@ -156,12 +157,25 @@ fn link_reset_in_mid_traffic_reports_what_was_not_acknowledged() {
     for (i, p) in adapters().into_iter().enumerate() {
         let src = Design::single(&loopback_top(&p).unwrap()).emit().sim_source(0);
         let mut dut = VerilatorDut::build(&src).unwrap();
-        let faults = LinkFaults { ber: 1e-5, link_reset: 0.002, ..LinkFaults::CLEAN };
-        let seed = 300 + i as u64;
-        let mut bench = LoopbackBench::new(&p, 400, faults, seed);
-        run_until_done(&mut dut, &mut bench, 2_000_000, seed).unwrap_or_else(|e| panic!("{p:?}: {e}"));
-        assert!(bench.link_resets.len() >= 2, "{p:?}: {} link resets", bench.link_resets.len());
-        let unacked: u64 = bench.link_resets.iter().flatten().map(|(acc, _, ack)| acc - ack).sum();
-        assert!(unacked > 0, "{p:?}: no reset caught a flit in flight: {:?}", bench.link_resets);
+        // LinkReset requests, then LinkError episodes (lp_linkerror); bit errors meanwhile.
+        for (k, faults) in [
+            LinkFaults { ber: 1e-5, link_reset: 0.002, ..LinkFaults::CLEAN },
+            LinkFaults { ber: 1e-5, link_error: 0.004, ..LinkFaults::CLEAN },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let seed = 300 + 10 * k as u64 + i as u64;
+            let mut bench = LoopbackBench::new(&p, 400, faults, seed);
+            run_until_done(&mut dut, &mut bench, 2_000_000, seed).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+            let (resets, errors) = (bench.link_resets.len() as u64, bench.link_errors);
+            let want_errors = if k == 0 { 0 } else { resets };
+            assert!(
+                resets >= 2 && errors == want_errors,
+                "{p:?}: {resets} resets, {errors} of them LinkErrors"
+            );
+            let unacked: u64 = bench.link_resets.iter().flatten().map(|(acc, _, ack)| acc - ack).sum();
+            assert!(unacked > 0, "{p:?}: no reset caught a flit in flight: {:?}", bench.link_resets);
+        }
     }
 }

@@ -6,7 +6,7 @@
 
 use super::UcieAdapterParams;
 use super::golden::{CRC0_AT, CRC1_AT, PAYLOAD_END};
-use super::model::{ACK_EVERY, MAX_UNACKED, REFRESH_SLOTS, REPLAY_TIMEOUT_FLITS};
+use super::model::{ACK_EVERY, MAX_UNACKED, NAK_AGAIN, REFRESH_SLOTS, REPLAY_TIMEOUT_FLITS};
 use super::rtl::build_crc;
 use crate::blocks::BlockParams;
 use crate::hdl::{HdlError, Module, ModuleBuilder, Reset, Signal, cat, index_bits};
@@ -19,6 +19,8 @@ pub mod state {
     pub const ACTIVE: u64 = 0b0001;
     /// LinkReset.
     pub const LINK_RESET: u64 = 0b1001;
+    /// LinkError.
+    pub const LINK_ERROR: u64 = 0b1010;
     /// Retrain.
     pub const RETRAIN: u64 = 0b1011;
 }
@@ -83,6 +85,7 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let lp_data = m.input("lp_data_i", 8 * b);
     let credit_return = m.input("lp_credit_return_i", 1);
     let state_req = m.input("lp_state_req_i", 4);
+    let linkerror = m.input("lp_linkerror_i", 1);
     let link_up = m.input("link_up_i", 1);
     let tx_ready = m.input("phy_tx_ready_i", 1);
     let rx_valid_in = m.input("phy_rx_valid_i", 1);
@@ -92,7 +95,9 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     m.section(
         "Link state: Reset -> Active on request with the link up; Active -> Retrain when the link\n\
          drops or on request, back when it is up and Active is requested; Active -> LinkReset on\n\
-         request (retry state cleared), -> Reset on NOP. A flit under way ends first.",
+         request (retry state cleared), -> Reset on NOP. Any state -> LinkError while the protocol\n\
+         layer signals lp_linkerror (retry state cleared), -> Reset on NOP once it stops. A flit\n\
+         under way ends first.",
     );
     let st = m.reg("state", 4, Reset::Value(state::RESET));
     let is = |v: u64| st.eq(&lit(v, 4));
@@ -105,20 +110,27 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let to_retrain = active.and(&link_up.not().or(&req(state::RETRAIN))).named("to_retrain");
     let retrain_done = is(state::RETRAIN).and(&req(state::ACTIVE)).and(&up_idle).named("retrain_done");
     let go_reset = is(state::LINK_RESET).and(&req(state::RESET)).named("go_reset");
+    let in_error = is(state::LINK_ERROR);
+    let to_error = linkerror.and(&in_error.not()).named("to_link_error");
+    let error_exit = in_error.and(&linkerror.not()).and(&req(state::RESET)).named("link_error_exit");
     let pick = |c: &Signal, v: u64, other: Signal| c.mux(&lit(v, 4), &other);
     let st_next = pick(
-        &reset_exit.or(&retrain_done),
-        state::ACTIVE,
+        &to_error,
+        state::LINK_ERROR,
         pick(
-            &link_reset,
-            state::LINK_RESET,
-            pick(&to_retrain, state::RETRAIN, pick(&go_reset, state::RESET, st.clone())),
+            &reset_exit.or(&retrain_done),
+            state::ACTIVE,
+            pick(
+                &link_reset,
+                state::LINK_RESET,
+                pick(&to_retrain, state::RETRAIN, pick(&go_reset.or(&error_exit), state::RESET, st.clone())),
+            ),
         ),
     )
     .named("state_next");
     m.next(&st, &st_next);
-    // Retry state is cleared at a link reset, as at rst_ni.
-    let clear = link_reset;
+    // Retry state is cleared at a link reset and on entering LinkError, as at rst_ni.
+    let clear = link_reset.or(&to_error).named("retry_clear");
 
     m.section("Retry and credit state shared by both directions.");
     let next_tx = m.reg("next_tx", 8, Reset::Value(1));
@@ -134,6 +146,9 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let ack_owed = m.reg("ack_owed", index_bits(u64::from(ACK_EVERY) + 1), Reset::Zero);
     let nak_scheduled = m.reg("nak_scheduled", 1, Reset::Zero);
     let nak_owed = m.reg("nak_owed", 1, Reset::Zero);
+    let nak_drops = m.reg("nak_drops", index_bits(u64::from(NAK_AGAIN) + 1), Reset::Zero);
+    let last_gap = m.reg("last_gap", 8, Reset::Zero);
+    let last_gap_valid = m.reg("last_gap_valid", 1, Reset::Zero);
     let credits_returned = m.reg("credits_returned", 8, Reset::Zero);
     let credits_unreported = m.reg("credits_unreported", index_bits(report_at + 1), Reset::Zero);
     let idle = m.reg("idle_slots", index_bits(u64::from(REFRESH_SLOTS)), Reset::Zero);
@@ -394,7 +409,32 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
         )
         .named("ack_owed_after_receive");
     seq_upd(&ack_owed, 0, &retrain_done.and(&ack1.eq(&lit(0, aw))).mux(&lit(1, aw), &ack1));
-    let nak_now = want_replay.and(&nak_scheduled.not()).named("nak_now");
+    // Waiting for a replay after a Nak: Nak again when a dropped payload flit is numbered at or
+    // behind the previous dropped one (the replay's first flit was lost), or after NAK_AGAIN
+    // drops (the Nak was lost).
+    let nak_first = want_replay.and(&nak_scheduled.not()).named("nak_first");
+    let waiting = want_replay.and(&nak_scheduled).named("nak_waiting_drop");
+    let gap_ahead = seq_dist(&m, &last_gap, &h_seq, "rx_gap_ahead");
+    let restarted = r_gap
+        .and(&last_gap_valid)
+        .and(&gap_ahead.eq(&lit(0, 8)).or(&gap_ahead.gt(&lit(u64::from(MAX_UNACKED), 8))))
+        .named("rx_replay_restarted");
+    let dw = nak_drops.width();
+    let drops1 = nak_drops.add(&lit(1, dw)).named("nak_drops_inc");
+    let again = waiting.and(&restarted.or(&drops1.ge(&lit(u64::from(NAK_AGAIN), dw)))).named("nak_again");
+    let nak_now = nak_first.or(&again).named("nak_now");
+    let rx_reset = retrain_done.or(&r_delivered).named("nak_wait_over");
+    seq_upd(
+        &nak_drops,
+        0,
+        &rx_reset.or(&nak_first).or(&again).mux(&lit(0, dw), &waiting.mux(&drops1, &nak_drops)),
+    );
+    seq_upd(&last_gap, 0, &r_gap.mux(&h_seq, &last_gap));
+    seq_upd(
+        &last_gap_valid,
+        0,
+        &rx_reset.mux(&lit(0, 1), &r_gap.mux(&lit(1, 1), &nak_first.mux(&lit(0, 1), &last_gap_valid))),
+    );
     seq_upd(&nak_owed, 0, &retrain_done.mux(&lit(0, 1), &d_nak.mux(&lit(0, 1), &nak_owed).or(&nak_now)));
     seq_upd(
         &nak_scheduled,

@@ -23,7 +23,7 @@ use rand::{RngExt, SeedableRng};
 use std::collections::VecDeque;
 
 /// Inputs of the adapter, with widths for `p`.
-fn inputs(p: &UcieAdapterParams) -> [(&'static str, u32); 10] {
+fn inputs(p: &UcieAdapterParams) -> [(&'static str, u32); 11] {
     let w = 8 * p.bytes;
     [
         ("lp_irdy_i", 1),
@@ -36,6 +36,7 @@ fn inputs(p: &UcieAdapterParams) -> [(&'static str, u32); 10] {
         ("phy_rx_valid_i", 1),
         ("phy_rx_sof_i", 1),
         ("phy_rx_data_i", w),
+        ("lp_linkerror_i", 1),
     ]
 }
 
@@ -96,6 +97,9 @@ pub struct LinkFaults {
     /// Chance per cycle that both protocol layers request a LinkReset (then NOP with the link
     /// held down for 30 cycles, then Active again).
     pub link_reset: f64,
+    /// Chance per cycle that both protocol layers signal LinkError (`lp_linkerror` for 11
+    /// cycles, requesting NOP with the link held down for 30 cycles, then Active again).
+    pub link_error: f64,
 }
 
 impl LinkFaults {
@@ -109,6 +113,7 @@ impl LinkFaults {
         consume: 0.95,
         link_down: 0.0,
         link_reset: 0.0,
+        link_error: 0.0,
     };
 }
 
@@ -220,6 +225,7 @@ struct Drive {
     lp_valid: bool,
     credit_return: bool,
     state_req: u64,
+    linkerror: bool,
     tx_ready: bool,
     rx: Option<(bool, Vec<u8>)>,
 }
@@ -274,6 +280,10 @@ pub struct LoopbackBench {
     down_left: u32,
     /// Cycles left of a link reset: its first cycle requests LinkReset, the rest NOP.
     reset_left: u32,
+    /// Whether the reset under way is a LinkError (the first 11 cycles signal it, all NOP).
+    error_episode: bool,
+    /// LinkError episodes started.
+    pub link_errors: u64,
     resets_pending: bool,
     /// Each side's (accepted, acknowledged, delivered to the far side) at the last link reset.
     epoch: [(u64, u64, u64); 2],
@@ -328,6 +338,8 @@ impl LoopbackBench {
             link_up: true,
             down_left: 0,
             reset_left: 0,
+            error_episode: false,
+            link_errors: 0,
             resets_pending: false,
             epoch: [(0, 0, 0); 2],
             link_resets: Vec::new(),
@@ -393,6 +405,7 @@ const I_READY: usize = 6;
 const I_RX_VALID: usize = 7;
 const I_RX_SOF: usize = 8;
 const I_RX_DATA: usize = 9;
+const I_LINKERR: usize = 10;
 // Output slots, in the order of `OUTPUTS`.
 const O_TRDY: usize = 0;
 const O_TX_VALID: usize = 1;
@@ -439,9 +452,21 @@ impl CycleModel for LoopbackBench {
             self.link_up = self.reset_left == 0;
         } else if !reset && self.down_left == 0 && both_active && rng.random_bool(self.faults.link_reset) {
             self.reset_left = 31;
+            self.error_episode = false;
+        } else if !reset
+            && self.down_left == 0
+            && both_active
+            && self.faults.link_error > 0.0
+            && rng.random_bool(self.faults.link_error)
+        {
+            self.reset_left = 31;
+            self.error_episode = true;
+            self.link_errors += 1;
+            self.link_up = false;
         }
+        let linkerror = self.error_episode && self.reset_left > 20;
         let state_req = match self.reset_left {
-            31 => state::LINK_RESET,
+            31 if !self.error_episode => state::LINK_RESET,
             0 => state::ACTIVE,
             _ => state::RESET,
         };
@@ -489,6 +514,7 @@ impl CycleModel for LoopbackBench {
                 lp_valid: side.offer.is_some(),
                 credit_return,
                 state_req,
+                linkerror,
                 tx_ready: rng.random_bool(self.faults.ready),
                 rx,
             };
@@ -505,6 +531,7 @@ impl CycleModel for LoopbackBench {
             ports.ins[I_DATA].set_words(frame, &words(&chunk));
             ports.ins[I_CREDIT].set(frame, u64::from(d.credit_return));
             ports.ins[I_STATE].set(frame, d.state_req);
+            ports.ins[I_LINKERR].set(frame, u64::from(d.linkerror));
             ports.ins[I_UP].set(frame, u64::from(self.link_up));
             ports.ins[I_READY].set(frame, u64::from(d.tx_ready));
             ports.ins[I_RX_VALID].set(frame, u64::from(d.rx.is_some()));
@@ -680,6 +707,11 @@ impl CycleModel for LoopbackBench {
             // Link state, as the RTL's state machine moves.
             let up_idle = self.link_up && !busy_before;
             let next = match side.state {
+                st if d.linkerror && st != state::LINK_ERROR => {
+                    link_reset[s] = true;
+                    state::LINK_ERROR
+                }
+                state::LINK_ERROR if !d.linkerror && d.state_req == state::RESET => state::RESET,
                 state::RESET if d.state_req == state::ACTIVE && up_idle => state::ACTIVE,
                 state::ACTIVE if d.state_req == state::LINK_RESET => {
                     link_reset[s] = true;
@@ -800,6 +832,7 @@ pub fn cosim_verilator(
         consume: 0.8,
         link_down: 0.0002,
         link_reset: 0.0,
+        link_error: 0.0,
     };
     let mut bench = LoopbackBench::new(p, u64::MAX, faults, run.seed);
     let cycles = run.cycles;

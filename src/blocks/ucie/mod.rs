@@ -29,8 +29,10 @@
 //! payload flits always carry their explicit sequence number (1–255, 0 reserved); Acks and Naks
 //! ride only in NOP flits, one after [`model::ACK_EVERY`] accepted flits or when the
 //! transmitter has nothing else to send, so a flit lost whole can never shift the numbering.
-//! The receiver takes the flit it expects; a bad CRC or header, or a gap, schedules one Nak; a
-//! duplicate schedules an Ack. The transmitter keeps up to `min(replay_depth, 127)` flits until
+//! The receiver takes the flit it expects; a bad CRC or header, or a gap, schedules a Nak; a
+//! duplicate schedules an Ack. While it waits for the replay it Naks again when a dropped flit
+//! is numbered at or behind the previous dropped one (the replay lost its first flit) or after
+//! [`model::NAK_AGAIN`] drops (the Nak was lost), so neither waits for the replay timer. The transmitter keeps up to `min(replay_depth, 127)` flits until
 //! they are acknowledged and replays from the oldest on a Nak, on [`model::REPLAY_TIMEOUT_FLITS`]
 //! flit times without progress, and after a retrain. A new flit takes one of `credits`; the far
 //! side returns them as a count modulo 256 in its NOPs, so a lost NOP loses none, and an idle
@@ -43,7 +45,8 @@
 //! | `pl_valid_o`, `pl_data_o` | 1, `8·bytes` | adapter to protocol layer (FDI, no backpressure): the chunks of each in-order payload flit, header and CRC bytes included |
 //! | `pl_flit_cancel_o` | 1 | one cycle after a delivered flit's last chunk: drop it (its CRC or header failed); also at once when the link leaves Active in the middle of one |
 //! | `lp_credit_return_i` | 1 | the protocol layer freed one flit of its receive buffer |
-//! | `lp_state_req_i`, `pl_state_sts_o` | 4, 4 | link state request and status: 0000 Reset/NOP, 0001 Active, 1001 LinkReset, 1011 Retrain |
+//! | `lp_state_req_i`, `pl_state_sts_o` | 4, 4 | link state request and status: 0000 Reset/NOP, 0001 Active, 1001 LinkReset, 1010 LinkError (status only), 1011 Retrain |
+//! | `lp_linkerror_i` | 1 | the protocol layer signals an error that takes the link down: LinkError while high |
 //! | `link_up_i` | 1 | the PHY's link is up |
 //! | `phy_tx_valid_o`, `phy_tx_sof_o`, `phy_tx_data_o`, `phy_tx_ready_i` | 1, 1, `8·bytes`, 1 | chunks to the PHY; `sof` marks a flit's first chunk (the PHY's flit framing) |
 //! | `phy_rx_valid_i`, `phy_rx_sof_i`, `phy_rx_data_i` | 1, 1, `8·bytes` | chunks from the PHY; a start of flit in the middle of one breaks that flit off (a bad flit) |
@@ -54,9 +57,13 @@
 //! Reset → Active when Active is requested with the link up; Active → Retrain when the link
 //! drops or Retrain is requested, and back when it is up and Active is requested (everything
 //! unacknowledged is replayed; nothing is lost or delivered twice); Active → LinkReset on request
-//! (retry and credit state start over), → Reset on NOP. A flit under way when the link leaves
-//! Active runs to its end into the replay buffer but not onto the link. Not implemented: L1/L2,
-//! LinkError, Disabled, the sideband, parameter exchange, the 68B and latency-optimised formats.
+//! (retry and credit state start over), → Reset on NOP. Any state → LinkError while
+//! `lp_linkerror_i` is high (retry and credit state start over, as at a LinkReset), → Reset on
+//! NOP once it is low. After a LinkReset or LinkError, `stat_accepted_o − stat_acked_o` since
+//! the previous one bounds what the far side may not have received. A flit under way when the
+//! link leaves Active runs to its end into the replay buffer but not onto the link. Not
+//! implemented: L1/L2, Disabled, LinkError raised by the adapter itself or the far side (that
+//! needs the sideband), parameter exchange, the 68B and latency-optimised formats.
 //!
 //! # Properties
 //! Assertions in the RTL (inside `` `ifdef FORMAL ``), proved for every cycle out of reset by

@@ -8,9 +8,13 @@
 //!   sequence numbers the spec allows, so a flit lost whole (not merely corrupted) can never
 //!   shift the numbering; the price is a NOP now and then in the reverse direction.
 //! - The receiver accepts the payload flit it expects and drops every other: a bad CRC or
-//!   header, or a gap (a flit lost before it), schedules one Nak until the expected flit
-//!   arrives; a duplicate (already received) schedules an Ack, so that a transmitter that
-//!   timed out learns where the receiver is.
+//!   header, or a gap (a flit lost before it), schedules a Nak; a duplicate (already received)
+//!   schedules an Ack, so that a transmitter that timed out learns where the receiver is.
+//!   While it waits for the expected flit after a Nak it Naks again when the replay evidently
+//!   went astray: a dropped payload flit numbered at or behind the previous one it dropped
+//!   (the replay started, but its first flit was lost), or [`NAK_AGAIN`] dropped flits since
+//!   the last Nak (that Nak was lost). Without this a lost Nak or replayed flit would cost the
+//!   replay timer.
 //! - The transmitter keeps every flit it sent until it is acknowledged, at most
 //!   `min(replay_depth, 127)`. A Nak acknowledges the flits before it and replays the rest; so
 //!   does a replay timeout of [`REPLAY_TIMEOUT_FLITS`] flit times without progress.
@@ -40,6 +44,11 @@ pub const ACK_EVERY: u32 = 8;
 /// An idle transmitter sends a NOP after this many idle flit slots, so that the Ack and credit
 /// count of a lost NOP reach the far side even when nothing else is sent.
 pub const REFRESH_SLOTS: u32 = 16;
+
+/// Flits dropped while waiting for a replay after which the receiver Naks again: more than
+/// arrive in the Nak's round trip (about 5 at 64 bytes per cycle with the tests' 4-cycle
+/// channel), so a replay under way is not restarted for nothing.
+pub const NAK_AGAIN: u32 = 10;
 
 /// Most flits unacknowledged at once (§3.8: `MAX_UNACKNOWLEDGED_FLITS ≤ 127`).
 pub const MAX_UNACKED: u32 = 127;
@@ -131,6 +140,8 @@ pub struct Adapter {
     ack_owed: u32,
     nak_scheduled: bool,
     nak_owed: bool,
+    drops_since_nak: u32,
+    last_gap: Option<u8>,
     credits_returned: u8,
     credits_unreported: u32,
     credit_report_at: u32,
@@ -157,6 +168,8 @@ impl Adapter {
             ack_owed: 0,
             nak_scheduled: false,
             nak_owed: false,
+            drops_since_nak: 0,
+            last_gap: None,
             credits_returned: 0,
             credits_unreported: 0,
             credit_report_at: (p.credits / 2).clamp(1, ACK_EVERY),
@@ -251,7 +264,7 @@ impl Adapter {
         let header = if crcs_ok(f) { Header::decode([f[0], f[1]]) } else { None };
         let Some(h) = header else {
             self.stats.crc_errors += 1;
-            self.want_replay();
+            self.want_replay(None);
             return Received::Dropped(if crcs_ok(f) { Drop::Header } else { Drop::Crc });
         };
         if h.protocol == 0 {
@@ -274,13 +287,15 @@ impl Adapter {
         }
         if h.cmd != Cmd::Seq {
             self.stats.crc_errors += 1;
-            self.want_replay();
+            self.want_replay(None);
             return Received::Dropped(Drop::Header);
         }
         if h.seq == self.expected {
             self.expected = next_seq(self.expected);
             self.ack_owed += 1;
             self.nak_scheduled = false;
+            self.drops_since_nak = 0;
+            self.last_gap = None;
             self.stats.delivered += 1;
             let mut payload = [0u8; PAYLOAD];
             payload.copy_from_slice(&f[PAYLOAD_START..PAYLOAD_START + PAYLOAD]);
@@ -292,7 +307,7 @@ impl Adapter {
             self.ack_owed = self.ack_owed.max(1);
             Received::Dropped(Drop::Duplicate)
         } else {
-            self.want_replay();
+            self.want_replay(Some(h.seq));
             Received::Dropped(Drop::Gap)
         }
     }
@@ -301,7 +316,7 @@ impl Adapter {
     /// bad CRC.
     pub fn receive_broken(&mut self) {
         self.stats.crc_errors += 1;
-        self.want_replay();
+        self.want_replay(None);
     }
 
     /// A link reset: the retry and credit state starts over as after reset (the counters stay).
@@ -311,11 +326,31 @@ impl Adapter {
         self.stats = stats;
     }
 
-    /// Schedules a Nak unless one is already out for the expected flit.
-    fn want_replay(&mut self) {
+    /// A flit was dropped for a bad CRC or header (`gap` `None`) or as a gap (`gap` its
+    /// number): schedules a Nak, unless one is out for the expected flit and the replay may
+    /// still be on its way (see the module docs).
+    fn want_replay(&mut self, gap: Option<u8>) {
         if !self.nak_scheduled {
             self.nak_scheduled = true;
             self.nak_owed = true;
+            self.drops_since_nak = 0;
+            self.last_gap = gap;
+            return;
+        }
+        let restarted = match (self.last_gap, gap) {
+            (Some(last), Some(seq)) => {
+                let ahead = seq_distance(last, seq);
+                ahead == 0 || ahead > MAX_UNACKED
+            }
+            _ => false,
+        };
+        if gap.is_some() {
+            self.last_gap = gap;
+        }
+        self.drops_since_nak += 1;
+        if restarted || self.drops_since_nak >= NAK_AGAIN {
+            self.nak_owed = true;
+            self.drops_since_nak = 0;
         }
     }
 
@@ -379,6 +414,8 @@ impl Adapter {
         self.timer = 0;
         self.nak_owed = false;
         self.nak_scheduled = false;
+        self.drops_since_nak = 0;
+        self.last_gap = None;
         self.ack_owed = self.ack_owed.max(1);
     }
 }

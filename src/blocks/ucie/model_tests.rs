@@ -230,3 +230,53 @@ fn header_fields_round_trip_and_reserved_values_are_refused() {
     bad[CRC0_AT] ^= 1;
     assert!(!crcs_ok(&bad));
 }
+
+/// A payload flit numbered `seq` as a transmitter sends it.
+fn payload_flit(seq: u8) -> [u8; FLIT] {
+    use super::golden::{Cmd, make_flit};
+    make_flit(Header { protocol: 1, cmd: Cmd::Seq, seq }, &[seq; PAYLOAD])
+}
+
+/// Whether the receiver's next slot sends a Nak (with nothing of its own to send).
+fn sends_nak(rx: &mut Adapter) -> bool {
+    match rx.send(None) {
+        Sent::Nop(f) => Header::decode([f[0], f[1]]).expect("a good NOP").cmd == super::golden::Cmd::Nak,
+        _ => false,
+    }
+}
+
+#[test]
+fn a_lost_nak_is_sent_again_after_nak_again_drops() {
+    use super::model::NAK_AGAIN;
+    let mut rx = Adapter::new(&UcieAdapterParams::default());
+    assert!(matches!(rx.receive(&payload_flit(1)), Received::Delivered(..)));
+    rx.receive_broken();
+    assert!(sends_nak(&mut rx), "the bad flit is Nak'ed");
+    // The Nak is lost: flits 3, 4, ... keep coming as gaps.
+    for (i, seq) in (3..).take(NAK_AGAIN as usize).enumerate() {
+        assert_eq!(rx.receive(&payload_flit(seq)), Received::Dropped(Drop::Gap));
+        let again = sends_nak(&mut rx);
+        assert_eq!(again, i + 1 == NAK_AGAIN as usize, "gap {seq}: Nak again only after {NAK_AGAIN} drops");
+    }
+    assert_eq!(rx.stats.naks, 2);
+}
+
+#[test]
+fn a_replay_that_lost_its_first_flit_is_nakked_at_once() {
+    let mut rx = Adapter::new(&UcieAdapterParams::default());
+    rx.receive_broken(); // flit 1 is hit
+    assert!(sends_nak(&mut rx));
+    for seq in 2..=4 {
+        assert_eq!(rx.receive(&payload_flit(seq)), Received::Dropped(Drop::Gap));
+        assert!(!sends_nak(&mut rx), "gap {seq} before the replay: the Nak is on its way");
+    }
+    // The replay starts: its flit 1 is hit too, then flit 2 arrives, behind the last gap (4).
+    rx.receive_broken();
+    assert!(!sends_nak(&mut rx), "a bad flit alone says nothing about the replay");
+    assert_eq!(rx.receive(&payload_flit(2)), Received::Dropped(Drop::Gap));
+    assert!(sends_nak(&mut rx), "numbering went back: the replay lost its first flit");
+    // The next replay gets through: delivery resumes and the waiting ends.
+    assert!(matches!(rx.receive(&payload_flit(1)), Received::Delivered(..)));
+    assert!(matches!(rx.receive(&payload_flit(2)), Received::Delivered(..)));
+    assert_eq!(rx.stats.naks, 2);
+}
