@@ -110,7 +110,7 @@ pub fn build(p: &UcieAdapterParams) -> Result<Module, HdlError> {
     let to_retrain = active.and(&link_up.not().or(&req(state::RETRAIN))).named("to_retrain");
     let retrain_done = is(state::RETRAIN).and(&req(state::ACTIVE)).and(&up_idle).named("retrain_done");
     let go_reset = is(state::LINK_RESET).and(&req(state::RESET)).named("go_reset");
-    let in_error = is(state::LINK_ERROR);
+    let in_error = is(state::LINK_ERROR).named("in_link_error");
     let to_error = linkerror.and(&in_error.not()).named("to_link_error");
     let error_exit = in_error.and(&linkerror.not()).and(&req(state::RESET)).named("link_error_exit");
     let pick = |c: &Signal, v: u64, other: Signal| c.mux(&lit(v, 4), &other);
