@@ -265,9 +265,10 @@ fn defect6_ignored_input_is_an_error() {
         ),
         ("block = 'ucie_adapter'\nmodule = 3\n", "dies.d.blocks.t.module: unknown field `module`"),
         (
-            "block = 'timestep_cond'\nx = 1\n",
-            "dies.d.blocks.t.x: unknown parameter of timestep_cond (not available yet; its parameters: none)",
+            "block = 'vae_decoder'\nx = 1\n",
+            "dies.d.blocks.t.x: unknown parameter of vae_decoder (not available yet; its parameters: none)",
         ),
+        ("block = 'timestep_cond'\nlanes = 3\n", "dies.d.blocks.t.lanes"),
     ] {
         std::fs::write(
             tmp.path().join("c.toml"),

@@ -11,6 +11,7 @@ pub mod noise_buffer;
 pub mod sgu;
 pub mod softmax;
 pub mod systolic;
+pub mod tcu;
 pub mod temporal;
 pub mod ucie;
 pub mod walker;
@@ -344,11 +345,11 @@ pub static REGISTRY: &[BlockEntry] = &[
         datasheet: include_str!("temporal/mod.rs"),
     },
     BlockEntry {
-        name: "timestep_cond",
-        summary: "Timestep Conditioning Unit",
-        kind: None,
+        name: tcu::TimestepCondParams::BLOCK,
+        summary: tcu::TimestepCondParams::SUMMARY,
+        kind: Some(&KindOf::<tcu::TimestepCondParams>(PhantomData)),
         planned: &[],
-        datasheet: "",
+        datasheet: include_str!("tcu/mod.rs"),
     },
     BlockEntry {
         name: "vae_decoder",

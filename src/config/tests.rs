@@ -14,7 +14,9 @@ fn default_config_is_valid_and_has_every_die() {
     assert_eq!(lane.block, "xoshiro_lane");
     assert!(lane.elaborated.is_some());
     let tcu = utility.blocks.iter().find(|b| b.instance == "tcu").unwrap();
-    assert!(tcu.elaborated.is_none(), "timestep_cond is not implemented yet and must not be stubbed");
+    assert!(tcu.elaborated.is_some(), "timestep_cond (the embedding) is implemented");
+    let vae = utility.blocks.iter().find(|b| b.instance == "vae").unwrap();
+    assert!(vae.elaborated.is_none(), "vae_decoder is not implemented yet and must not be stubbed");
 }
 
 #[test]
