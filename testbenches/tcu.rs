@@ -13,10 +13,29 @@ use vdx::sim::verilator::VerilatorDut;
 fn shapes() -> [TimestepCondParams; 3] {
     let d = TimestepCondParams::default();
     [
-        d.clone(),
-        // One lane, three frequencies, 16-bit timesteps, the shortest period.
-        TimestepCondParams { dim: 6, lanes: 1, t_bits: 16, max_period: 2 },
-        TimestepCondParams { dim: 128, lanes: 64, t_bits: 4, ..d },
+        // The default embedding; small tables (3 steps, 5 layers: requests beyond them exist).
+        TimestepCondParams { steps: 3, layers: 5, vectors: 2, width: 16, ..d.clone() },
+        // One lane, three frequencies, 16-bit timesteps, the shortest period; 3-value rows.
+        TimestepCondParams {
+            dim: 6,
+            lanes: 1,
+            t_bits: 16,
+            max_period: 2,
+            steps: 4,
+            layers: 4,
+            vectors: 1,
+            width: 3,
+        },
+        TimestepCondParams {
+            dim: 128,
+            lanes: 64,
+            t_bits: 4,
+            steps: 1,
+            layers: 2,
+            vectors: 6,
+            width: 64,
+            ..d
+        },
     ]
 }
 
@@ -33,6 +52,12 @@ fn embedding_matches_the_golden_model_under_backpressure() {
         let beats = u64::from(p.dim / p.lanes);
         assert!(bench.timesteps > 20_000 / (4 * (beats + 8)), "{p:?}: {} timesteps", bench.timesteps);
         assert_eq!(bench.beats / beats, bench.timesteps, "{p:?}: whole embeddings only");
+        // Every row loaded early; then whole broadcasts (row_beats beats each) keep coming.
+        let rows = u64::from(p.row_beats());
+        assert!(bench.bcast.vectors > 20_000 / (8 * (rows + 8)), "{p:?}: {} broadcasts", bench.bcast.vectors);
+        if p.steps == 3 {
+            assert!(bench.bcast.range_errors > 0, "requests beyond the tables are flagged");
+        }
     }
 }
 
@@ -62,7 +87,15 @@ fn icarus_agrees_with_verilator() {
     if !common::verilator() || !common::icarus() {
         return;
     }
-    let p = TimestepCondParams { dim: 16, lanes: 4, ..TimestepCondParams::default() };
+    let p = TimestepCondParams {
+        dim: 16,
+        lanes: 4,
+        steps: 2,
+        layers: 3,
+        vectors: 1,
+        width: 8,
+        ..TimestepCondParams::default()
+    };
     let src = Design::single(&p.build().unwrap()).emit().sim_source(0);
     common::assert_icarus_agrees(&src, &mut TcuBench::new(&p, Mix::default()), 2_000, 7);
 }
@@ -77,12 +110,20 @@ fn is_lint_clean() {
 #[test]
 fn bad_parameters_are_named() {
     use vdx::blocks::BlockParams as _;
-    let bad = TimestepCondParams { dim: 10, lanes: 4, t_bits: 0, max_period: 1 };
+    let bad = TimestepCondParams {
+        dim: 10,
+        lanes: 4,
+        t_bits: 0,
+        max_period: 1,
+        width: 10,
+        ..TimestepCondParams::default()
+    };
     let fields: Vec<String> =
         bad.validate().into_iter().map(|i| format!("{}: {}", i.field, i.message)).collect();
     assert!(fields.iter().any(|f| f.starts_with("lanes: 4 does not divide dim / 2 = 5")), "{fields:?}");
     assert!(fields.iter().any(|f| f.starts_with("t_bits: 0 is out of range")), "{fields:?}");
     assert!(fields.iter().any(|f| f.starts_with("max_period: 1 is out of range")), "{fields:?}");
+    assert!(fields.iter().any(|f| f.starts_with("width: 10 is not a multiple of lanes = 4")), "{fields:?}");
     let odd = TimestepCondParams { dim: 7, lanes: 1, ..TimestepCondParams::default() };
     assert!(odd.validate().iter().any(|i| i.field == "dim" && i.message.contains("odd")));
 }

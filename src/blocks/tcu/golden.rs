@@ -95,6 +95,31 @@ pub fn max_error(dim: u32, max_period: u32, ts: impl IntoIterator<Item = u32>) -
     worst
 }
 
+/// The conditioning tables as loaded: per table (0 steps, 1 layers) the beats written so far.
+#[derive(Debug, Clone, Default)]
+pub struct CondTables {
+    beats: [std::collections::HashMap<u64, Vec<i16>>; 2],
+}
+
+impl CondTables {
+    /// A load beat: `lanes` values at beat address `addr` of table `table`.
+    pub fn load(&mut self, table: usize, addr: u64, values: &[i16]) {
+        self.beats[table].insert(addr, values.to_vec());
+    }
+
+    /// The broadcast of (`step`, `layer`) with `row_beats` beats per row: each value the
+    /// saturating sum of the two rows' values; `None` if a beat of either row was never loaded.
+    pub fn broadcast(&self, row_beats: u64, step: u64, layer: u64) -> Option<Vec<Vec<i16>>> {
+        (0..row_beats)
+            .map(|b| {
+                let s = self.beats[0].get(&(step * row_beats + b))?;
+                let l = self.beats[1].get(&(layer * row_beats + b))?;
+                Some(s.iter().zip(l).map(|(a, c)| a.saturating_add(*c)).collect())
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,11 @@ pub fn build(p: &TimestepCondParams) -> Result<Module, HdlError> {
         .param("dim", p.dim)
         .param("lanes", p.lanes)
         .param("t_bits", p.t_bits)
-        .param("max_period", p.max_period);
+        .param("max_period", p.max_period)
+        .param("steps", p.steps)
+        .param("layers", p.layers)
+        .param("vectors", p.vectors)
+        .param("width", p.width);
     let (lanes, half) = (p.lanes, p.dim / 2);
     let beats = u64::from(p.dim / lanes);
     let bw = index_bits(beats);
@@ -83,7 +87,7 @@ pub fn build(p: &TimestepCondParams) -> Result<Module, HdlError> {
         let f = m.rom(&format!("freq{l}"), &advance, &beat, &freqs);
         let phase = m.reg(&format!("s2_phase{l}"), 32, Reset::Zero);
         m.next_when(&phase, &advance, &t1.zext(32).mul(&f, 32).add(&quarter));
-        let pos = phase.slice(29, 0).zext(31);
+        let pos = phase.slice(29, 0).zext(31).named(&format!("s2_in_quadrant{l}"));
         let mirrored = phase.bit(30).mux(&lit(1 << 30, 31).sub(&pos), &pos).named(&format!("s2_position{l}"));
         let idx = mirrored.slice(30, 30 - TABLE_BITS);
         let frac_now = mirrored.slice(29 - TABLE_BITS, 30 - TABLE_BITS - FRAC_BITS);
@@ -92,9 +96,18 @@ pub fn build(p: &TimestepCondParams) -> Result<Module, HdlError> {
         let neg = m.reg(&format!("s3_neg{l}"), 1, Reset::Zero);
         m.next_when(&frac, &advance, &frac_now);
         m.next_when(&neg, &advance, &phase.bit(31));
-        let (a, b) = (pair.slice(14, 0), pair.slice(30, 16));
-        let step = b.sub(&a).zext(25).mul(&frac.zext(25), 25).add(&lit(1 << (FRAC_BITS - 1), 25));
-        let mag = a.zext(VALUE_BITS).add(&step.slice(24, FRAC_BITS).resize(VALUE_BITS));
+        let a = pair.slice(14, 0).named(&format!("s3_sin_lo{l}"));
+        let b = pair.slice(30, 16);
+        let step = b
+            .sub(&a)
+            .zext(25)
+            .mul(&frac.zext(25), 25)
+            .add(&lit(1 << (FRAC_BITS - 1), 25))
+            .named(&format!("s3_step{l}"));
+        let mag = a
+            .zext(VALUE_BITS)
+            .add(&step.slice(24, FRAC_BITS).resize(VALUE_BITS))
+            .named(&format!("s3_mag{l}"));
         let value = neg.mux(&lit(0, VALUE_BITS).sub(&mag), &mag).named(&format!("s4_value{l}"));
         values.push(value);
     }
@@ -106,5 +119,6 @@ pub fn build(p: &TimestepCondParams) -> Result<Module, HdlError> {
     let refs: Vec<&crate::hdl::Signal> = values.iter().rev().collect();
     m.next_when(&out_data, &advance, &cat(&refs));
     emb.drive(&Stream::from_fields(&emb_ty, &out_valid, &[("data", &out_data), ("last", &out_last)]));
+    super::broadcast::add(&m, p);
     m.finish()
 }
