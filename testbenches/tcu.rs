@@ -57,6 +57,7 @@ fn embedding_matches_the_golden_model_under_backpressure() {
         assert!(bench.bcast.vectors > 20_000 / (8 * (rows + 8)), "{p:?}: {} broadcasts", bench.bcast.vectors);
         if p.steps == 3 {
             assert!(bench.bcast.range_errors > 0, "requests beyond the tables are flagged");
+            assert!(bench.bcast.load_errors > 0, "loads beyond a table are flagged");
         }
     }
 }

@@ -27,7 +27,8 @@ pub fn add(m: &ModuleBuilder, p: &TimestepCondParams) {
 
     m.section(
         "Conditioning tables: a load beat writes lanes values of the step table (table 0) or the\n\
-         layer table (table 1) at its beat address (row * beats per row + beat); always ready.",
+         layer table (table 1) at its beat address (row * beats per row + beat); always ready.\n\
+         A beat beyond its table is dropped and flagged in load_range_error_o the next cycle.",
     );
     // Depths rounded up to powers of two, as memories of the HDL are; the words past the last
     // row are never addressed.
@@ -36,9 +37,20 @@ pub fn add(m: &ModuleBuilder, p: &TimestepCondParams) {
     let (saw, law) = (step_mem.addr_width(), layer_mem.addr_width());
     let table = load.field("table");
     let addr = load.field("addr");
-    step_mem.write(&load.valid().and(&table.not()), &addr.resize(saw), &load.field("data"));
-    layer_mem.write(&load.valid().and(&table), &addr.resize(law), &load.field("data"));
+    // A beat beyond its table's rows is dropped (it would land in another row once the
+    // address is cut to the memory's width) and flagged in load_range_error_o the next cycle.
+    let aw = p.load_addr_bits();
+    let rows_end = |rows: u32| lit(u64::from(rows) * beats, aw + 1);
+    let load_ok = table
+        .mux(&addr.zext(aw + 1).lt(&rows_end(p.layers)), &addr.zext(aw + 1).lt(&rows_end(p.steps)))
+        .named("load_in_range");
+    let write = load.valid().and(&load_ok).named("load_write");
+    step_mem.write(&write.and(&table.not()), &addr.resize(saw), &load.field("data"));
+    layer_mem.write(&write.and(&table), &addr.resize(law), &load.field("data"));
     load.drive_ready(&lit(1, 1));
+    let load_error = m.reg("load_range_error", 1, Reset::Zero);
+    m.next(&load_error, &load.valid().and(&load_ok.not()));
+    m.output("load_range_error_o", &load_error);
 
     let out_valid = m.reg("vec_out_valid", 1, Reset::Zero);
     let advance = out_valid.not().or(&vec.ready()).named("vec_advance");

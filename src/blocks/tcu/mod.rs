@@ -31,6 +31,7 @@
 //! | `cond_valid_i`, `cond_step_i`, `cond_layer_i`, `cond_ready_o` | 1, ⌈log2 steps⌉, ⌈log2 layers⌉, 1 | a broadcast request; taken when the broadcast is idle |
 //! | `vec_valid_o`, `vec_data_o`, `vec_last_o`, `vec_ready_i` | 1, `16·lanes`, 1, 1 | the broadcast: `vectors·width/lanes` beats, each value the saturating sum of the two rows' values |
 //! | `cond_range_error_o` | 1 | the cycle after a request with `step ≥ steps` or `layer ≥ layers` was taken (and dropped) |
+//! | `load_range_error_o` | 1 | the cycle after a load beat beyond its table's rows (dropped: cut to the memory's width it would land in another row) |
 //!
 //! # Latency and rate
 //! With `emb_ready_i` high, beat 0 of a timestep is valid 5 cycles after the cycle its `t` was

@@ -199,6 +199,11 @@ pub struct Bcast {
     expected: VecDeque<(Vec<i16>, bool, u64)>,
     held: Option<Vec<u32>>,
     error_due: Option<u64>,
+    /// A load beyond its table was driven in this cycle (its flag is due the next).
+    load_beyond: bool,
+    load_error_due: Option<u64>,
+    /// Loads beyond the tables, flagged.
+    pub load_errors: u64,
     /// Cycle of the previous beat taken, and whether it was last.
     previous: Option<(u64, bool)>,
     /// Vectors (whole broadcasts) compared.
@@ -230,6 +235,9 @@ impl Bcast {
             expected: VecDeque::new(),
             held: None,
             error_due: None,
+            load_beyond: false,
+            load_error_due: None,
+            load_errors: 0,
             previous: None,
             vectors: 0,
             range_errors: 0,
@@ -242,7 +250,16 @@ impl Bcast {
 
     fn stimulus(&mut self, rng: &mut StdRng, layout: &PortLayout, frame: &mut [u32], reset: bool) {
         self.load_now = None;
-        if let Some(&(table, row)) = self.to_load.front()
+        self.load_beyond = false;
+        let aw_max = 1u64 << crate::hdl::index_bits(self.steps.max(self.layers) * self.row_beats);
+        let end = self.steps.min(self.layers) * self.row_beats;
+        if !reset && end < aw_max && rng.random_bool(0.01) {
+            // A beat past the smaller table (its address still fits the field).
+            let table = usize::from(self.steps > self.layers);
+            let addr = rng.random_range(end..aw_max.min(end + self.row_beats + 1));
+            self.load_now = Some((table, addr, vec![0; self.lanes]));
+            self.load_beyond = true;
+        } else if let Some(&(table, row)) = self.to_load.front()
             && !reset
             && rng.random_bool(0.5)
         {
@@ -287,6 +304,10 @@ impl Bcast {
     ) -> Result<u64, String> {
         let get = |name: &str, from: &[u32]| Self::slot(layout, name).get(from);
         let mut checks = 1;
+        let load_error = get("load_range_error_o", outputs) == 1;
+        if load_error != (self.load_error_due == Some(cycle)) {
+            return Err(format!("load_range_error_o = {load_error}, expected {}", !load_error));
+        }
         let error = get("cond_range_error_o", outputs) == 1;
         if error != (self.error_due == Some(cycle)) {
             return Err(format!("cond_range_error_o = {error}, expected {}", !error));
@@ -336,6 +357,12 @@ impl Bcast {
                 let n = beats.len();
                 self.expected.extend(beats.into_iter().enumerate().map(|(i, b)| (b, i + 1 == n, cycle)));
             }
+        }
+        if std::mem::take(&mut self.load_beyond) {
+            // Dropped: the model's tables do not change.
+            self.load_now = None;
+            self.load_error_due = Some(cycle + 1);
+            self.load_errors += 1;
         }
         if let Some((table, addr, values)) = self.load_now.take() {
             self.tables.load(table, addr, &values);
