@@ -36,7 +36,7 @@ pub struct TcuBench {
     p: TimestepCondParams,
     mix: Mix,
     cycle: u64,
-    ports: Option<[Slot; 7]>,
+    ports: Option<[Slot; 8]>,
     /// The timestep on offer (held until taken).
     offer: Option<u32>,
     /// Beats expected: the values, whether last, the cycle their timestep was taken.
@@ -71,7 +71,7 @@ impl TcuBench {
         }
     }
 
-    fn ports(&mut self, layout: &PortLayout) -> [Slot; 7] {
+    fn ports(&mut self, layout: &PortLayout) -> [Slot; 8] {
         self.ports
             .get_or_insert_with(|| {
                 let get = |r: Result<&Slot, SimError>| match r {
@@ -86,6 +86,7 @@ impl TcuBench {
                     get(layout.output("t_ready_o")),
                     get(layout.output("emb_valid_o")),
                     get(layout.output("emb_data_o")),
+                    get(layout.output("emb_last_o")),
                 ]
             })
             .clone()
@@ -107,8 +108,7 @@ impl CycleModel for TcuBench {
     }
 
     fn check(&mut self, layout: &PortLayout, inputs: &[u32], outputs: &[u32]) -> Result<u64, String> {
-        let [rst, t_valid, _, ready, t_ready, emb_valid, emb_data] = self.ports(layout);
-        let last_slot = layout.output("emb_last_o").map_err(|e| e.to_string())?.clone();
+        let [rst, t_valid, _, ready, t_ready, emb_valid, emb_data, last_slot] = self.ports(layout);
         let cycle = self.cycle;
         self.cycle += 1;
         if rst.get(inputs) == 0 {
@@ -135,11 +135,8 @@ impl CycleModel for TcuBench {
             }
             // Timing when the output never pushes back: fixed latency, one beat per cycle.
             if self.mix.ready >= 1.0 {
-                let due = match self.previous {
-                    Some((at, false)) => at + 1,
-                    _ => taken_at + super::LATENCY,
-                };
-                if cycle != due.max(taken_at + super::LATENCY) {
+                let due = beat_due(self.previous, taken_at, super::LATENCY);
+                if cycle != due {
                     return Err(format!("beat taken at cycle {cycle}, due at {due}"));
                 }
             }
@@ -166,6 +163,27 @@ impl CycleModel for TcuBench {
     fn reactive(&self) -> bool {
         true
     }
+}
+
+/// The cycle a beat is due when the output never pushes back: `latency` cycles after its
+/// request was taken for a first beat, else the cycle after the previous beat (`previous`: its
+/// cycle, and whether it was the last of its request).
+fn beat_due(previous: Option<(u64, bool)>, taken_at: u64, latency: u64) -> u64 {
+    let first = taken_at + latency;
+    match previous {
+        Some((at, false)) => (at + 1).max(first),
+        _ => first,
+    }
+}
+
+/// The words of one beat of `values` (the inverse of [`lanes_of`]).
+fn words_of(values: &[i16]) -> Vec<u32> {
+    let mut words = vec![0u32; (values.len() * VALUE_BITS as usize).div_ceil(32)];
+    for (l, v) in values.iter().enumerate() {
+        let bit = l * VALUE_BITS as usize;
+        words[bit / 32] |= u32::from(*v as u16) << (bit % 32);
+    }
+    words
 }
 
 /// Values of one beat from its words (lane `l` in bits `16l+15:16l`).
@@ -281,12 +299,7 @@ impl Bcast {
         if let Some((table, addr, values)) = &self.load_now {
             set("load_table_i", frame, *table as u64);
             set("load_addr_i", frame, *addr);
-            let mut words = vec![0u32; (self.lanes * VALUE_BITS as usize).div_ceil(32)];
-            for (l, v) in values.iter().enumerate() {
-                let bit = l * VALUE_BITS as usize;
-                words[bit / 32] |= u32::from(*v as u16) << (bit % 32);
-            }
-            Self::slot(layout, "load_data_i").set_words(frame, &words);
+            Self::slot(layout, "load_data_i").set_words(frame, &words_of(values));
         }
         set("cond_valid_i", frame, u64::from(self.offer.is_some()));
         let (step, layer) = self.offer.unwrap_or((0, 0));
@@ -331,11 +344,8 @@ impl Bcast {
             }
             // Timing when the output never pushes back: fixed latency, one beat per cycle.
             if self.ready >= 1.0 {
-                let due = match self.previous {
-                    Some((at, false)) => at + 1,
-                    _ => taken_at + super::BROADCAST_LATENCY,
-                };
-                if cycle != due.max(taken_at + super::BROADCAST_LATENCY) {
+                let due = beat_due(self.previous, taken_at, super::BROADCAST_LATENCY);
+                if cycle != due {
                     return Err(format!("broadcast beat taken at cycle {cycle}, due at {due}"));
                 }
             }
