@@ -69,3 +69,53 @@ pub fn skid_buffer(ty: &StreamType) -> Result<Module, HdlError> {
     out.drive(&Stream::new(ty, &out_valid, &out_data));
     m.finish()
 }
+
+/// A FIFO (`vdx_stream_fifo`) of `depth` entries (a power of two, 2..=64) in registers: sink `in`,
+/// source `out`, and `level_o`, the number of beats held. `in_ready_o` is high while the FIFO is
+/// not full and `out_valid_o` while it is not empty, both straight from registers; a beat
+/// written into an empty FIFO leaves one cycle later. Full throughput: a beat can enter and one
+/// leave in the same cycle, also when full.
+#[track_caller]
+pub fn stream_fifo(ty: &StreamType, depth: u32) -> Result<Module, HdlError> {
+    let m = ModuleBuilder::new("vdx_stream_fifo");
+    header(&m, ty);
+    m.param("depth", depth);
+    let input = m.sink("in", ty);
+    let out = m.source("out", ty);
+    if !(2..=64).contains(&depth) || !depth.is_power_of_two() {
+        m.issue(std::panic::Location::caller(), format!("stream_fifo: depth {depth} must be a power of two in 2..=64"));
+        return m.finish();
+    }
+    let ab = super::bits::index_bits(u64::from(depth));
+    let lb = super::bits::value_bits(u64::from(depth));
+    let wptr = m.reg("wptr", ab, Reset::Zero);
+    let rptr = m.reg("rptr", ab, Reset::Zero);
+    let level = m.reg("level", lb, Reset::Zero);
+    let full = level.eq(&level.lit(u64::from(depth))).named("full");
+    let empty = level.eq(&level.lit(0)).named("empty");
+    // A full FIFO whose head leaves now still takes a beat: it lands in the slot just freed.
+    input.drive_ready(&full.not().or(&out.ready()).named("in_ready"));
+    let push = input.fire().named("push");
+    let pop = empty.not().and(&out.ready()).named("pop");
+    let in_data = input.data().named("in_data");
+    let mut slots = Vec::new();
+    for i in 0..depth {
+        let slot = m.reg(&format!("slot{i}"), ty.width(), Reset::Zero);
+        let here = push.and(&wptr.eq(&wptr.lit(u64::from(i)))).named(&format!("write{i}"));
+        m.next_when(&slot, &here, &in_data);
+        slots.push(slot);
+    }
+    m.next_when(&wptr, &push, &wptr.add(&wptr.lit(1)));
+    m.next_when(&rptr, &pop, &rptr.add(&rptr.lit(1)));
+    let up = level.add(&level.lit(1));
+    let down = level.sub(&level.lit(1));
+    m.next(&level, &push.mux(&pop.mux(&level, &up), &pop.mux(&down, &level)));
+    let mut head = slots[0].clone();
+    for (i, s) in slots.iter().enumerate().skip(1) {
+        head = rptr.eq(&rptr.lit(i as u64)).mux(s, &head);
+    }
+    let head = head.named("head");
+    out.drive(&Stream::new(ty, &empty.not().named("out_valid"), &head));
+    m.output("level_o", &level);
+    m.finish()
+}

@@ -86,6 +86,7 @@ mod files;
 mod handshake;
 pub mod names;
 mod stream;
+mod width;
 
 pub use bits::{Bits, index_bits, value_bits};
 pub use black_box::BlackBox;
@@ -94,7 +95,8 @@ pub use emit::{
     Design, Emitted, EmittedTop, GENERATOR, HASH_DIGITS, HIER_BLOCK_MIN_INSTANCES, SIM_MODELS_DIR, SPDX_LINE,
 };
 pub use files::{SimSource, VERILATOR_CONTROL_SUFFIX, VerilogFile};
-pub use handshake::{skid_buffer, stream_register};
+pub use handshake::{skid_buffer, stream_fifo, stream_register};
+pub use width::{stream_downsizer, stream_upsizer};
 pub use stream::{Sink, Source, Stream, StreamConn, StreamPort, StreamType};
 
 /// Direction of a module port.
