@@ -5,6 +5,7 @@
 
 pub mod blocks;
 pub mod config;
+pub mod die;
 pub mod flows;
 pub mod generate;
 pub mod hdl;

@@ -425,7 +425,6 @@ fn selection(select: &SelectArgs) -> Selection {
 fn gen_cmd(select: &SelectArgs, out: Option<&Path>) -> Result<()> {
     let config = load_config(select.config.as_deref())?;
     let plans = generate::plan(&config, &selection(select))?;
-    warn_empty_dies(&config, select);
     let prefix = select.prefix.clone().unwrap_or_else(|| config.prefix.clone());
     if !prefix.is_empty() && !vdx::hdl::names::is_plain_identifier(&prefix) {
         bail!("--prefix {prefix:?}: must be a lower-case identifier (a letter, then letters, digits, _)");
@@ -472,8 +471,17 @@ fn gen_cmd(select: &SelectArgs, out: Option<&Path>) -> Result<()> {
                     o.emitted.files.len(),
                     dir.display()
                 );
+                if let Some(t) = &o.manifest.die_top {
+                    let parts: Vec<String> =
+                        t.srams.iter().map(|s| format!("{} {}", s.role, bytes_text(s.bits / 8))).collect();
+                    let budget = t
+                        .sram_budget_bits
+                        .map(|b| format!(" of a {} budget ({:.1}%)", bytes_text(b / 8), 100.0 * t.sram_bits as f64 / b as f64))
+                        .unwrap_or_else(|| " (no budget set)".into());
+                    println!("  die top {}: SRAM {} ({}){budget}", t.top, bytes_text(t.sram_bits / 8), parts.join(", "));
+                }
                 if !unavailable.is_empty() {
-                    println!("  not available yet: {}", unavailable.join(", "));
+                    println!("  not available yet (left out of the die top): {}", unavailable.join(", "));
                 }
             }
         }
@@ -481,16 +489,14 @@ fn gen_cmd(select: &SelectArgs, out: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// A die without blocks generates nothing: say so rather than print nothing.
-fn warn_empty_dies(config: &DieConfig, select: &SelectArgs) {
-    for die in config.dies.iter().filter(|d| d.blocks.is_empty()) {
-        if select.die.as_deref().is_none_or(|d| d == die.name) && select.block.is_none() {
-            eprintln!(
-                "warning: die `{}` has no blocks; add [dies.{}.blocks.<instance>] tables",
-                die.name, die.name
-            );
-        }
-    }
+/// `n` bytes as KiB, MiB or GiB with three significant digits.
+fn bytes_text(n: u64) -> String {
+    let (value, unit) = match n {
+        n if n >= 1 << 30 => (n as f64 / (1u64 << 30) as f64, "GiB"),
+        n if n >= 1 << 20 => (n as f64 / (1u64 << 20) as f64, "MiB"),
+        n => (n as f64 / 1024.0, "KiB"),
+    };
+    format!("{value:.3} {unit}")
 }
 
 fn sim_cmd(select: &SelectArgs, cycles: u64, seed: u64, trace: Option<&Path>) -> Result<()> {

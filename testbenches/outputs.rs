@@ -284,7 +284,8 @@ fn defect6_ignored_input_is_an_error() {
     )
     .unwrap();
     let (ok, _, stderr) = vdx(&["gen", "--config", "e.toml"], tmp.path());
-    assert!(ok && stderr.contains("warning: die `empty` has no blocks"), "{stderr}");
+    assert!(!ok && stderr.contains("dies.empty: the die has no blocks"), "{stderr}");
+    assert!(!tmp.path().join("rtl_out").exists(), "nothing is written for a bad config");
     // `--set` errors name the option and the field, and list the parameters once.
     let (ok, _, stderr) = vdx(&["gen", "--block", "xoshiro_lane", "--set", "lanes=2"], tmp.path());
     assert!(!ok && stderr.contains("--set lanes: unknown field `lanes`"), "{stderr}");

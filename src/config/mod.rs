@@ -62,7 +62,79 @@ struct RawDie {
     #[serde(default)]
     role: String,
     #[serde(default)]
+    fabric_bits: Option<u32>,
+    #[serde(default)]
+    scratchpad_kib: Option<u64>,
+    #[serde(default)]
+    weight_sram_kib: Option<u64>,
+    #[serde(default)]
+    read_channels: Option<u32>,
+    #[serde(default)]
+    sram_budget_kib: Option<u64>,
+    #[serde(default)]
     blocks: BTreeMap<String, toml::Table>,
+}
+
+/// A die's fabric and memories: what its top ([`crate::die`]) puts around the blocks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fabric {
+    /// Bits of every stream of the die's switch, and of a memory word (`fabric_bits`, a multiple
+    /// of 8 in 8..=4096; default 256).
+    pub bits: u32,
+    /// Activation scratchpad (dual-port SRAM) in KiB (`scratchpad_kib`; 0 for none; default 0).
+    pub scratchpad_kib: u64,
+    /// Weight SRAM (single-port) in KiB (`weight_sram_kib`; 0 for none; default 0).
+    pub weight_sram_kib: u64,
+    /// Read DMA channels of the scratchpad (`read_channels`, 1..=8; default 3: enough for the
+    /// spatial engine's Q, K and V at once).
+    pub read_channels: u32,
+    /// SRAM the die may hold in KiB, blocks' memories included (`sram_budget_kib`; none when
+    /// absent).
+    pub sram_budget_kib: Option<u64>,
+}
+
+impl Default for Fabric {
+    fn default() -> Self {
+        Fabric { bits: 256, scratchpad_kib: 0, weight_sram_kib: 0, read_channels: 3, sram_budget_kib: None }
+    }
+}
+
+/// Largest memory a die may configure, in KiB (16 GiB: the whole VDX-1 weight set twice over).
+pub const MAX_MEMORY_KIB: u64 = 16 << 20;
+
+impl Fabric {
+    fn from_raw(raw: &RawDie, at: &str, issues: &mut Vec<String>) -> Fabric {
+        let d = Fabric::default();
+        let f = Fabric {
+            bits: raw.fabric_bits.unwrap_or(d.bits),
+            scratchpad_kib: raw.scratchpad_kib.unwrap_or(0),
+            weight_sram_kib: raw.weight_sram_kib.unwrap_or(0),
+            read_channels: raw.read_channels.unwrap_or(d.read_channels),
+            sram_budget_kib: raw.sram_budget_kib,
+        };
+        if !(8..=4096).contains(&f.bits) || f.bits % 8 != 0 {
+            issues.push(format!("{at}.fabric_bits: {} must be a multiple of 8 in 8..=4096", f.bits));
+        }
+        if !(1..=8).contains(&f.read_channels) {
+            issues.push(format!("{at}.read_channels: {} is out of range 1..=8", f.read_channels));
+        }
+        for (field, kib) in [("scratchpad_kib", f.scratchpad_kib), ("weight_sram_kib", f.weight_sram_kib)] {
+            if kib > MAX_MEMORY_KIB {
+                issues.push(format!("{at}.{field}: {kib} is out of range 0..={MAX_MEMORY_KIB}"));
+            } else if f.bits % 8 == 0 && f.bits > 0 && (kib * 8192) % u64::from(f.bits) != 0 {
+                issues.push(format!(
+                    "{at}.{field}: {kib} KiB is not a whole number of {}-bit words",
+                    f.bits
+                ));
+            }
+        }
+        f
+    }
+
+    /// Words of a memory of `kib` KiB.
+    pub fn words(&self, kib: u64) -> u64 {
+        kib * 8192 / u64::from(self.bits)
+    }
 }
 
 /// A validated configuration.
@@ -90,6 +162,8 @@ pub struct Die {
     pub name: String,
     /// Free text.
     pub role: String,
+    /// Its fabric and memories.
+    pub fabric: Fabric,
     /// Block instances, sorted by instance name.
     pub blocks: Vec<BlockInstance>,
 }
@@ -184,6 +258,12 @@ impl DieConfig {
         let mut dies = Vec::new();
         for (die_name, die) in &raw.dies {
             check_name(die_name, &format!("dies.{die_name}"), &mut issues);
+            let fabric = Fabric::from_raw(die, &format!("dies.{die_name}"), &mut issues);
+            if die.blocks.is_empty() {
+                issues.push(format!(
+                    "dies.{die_name}: the die has no blocks; add a [dies.{die_name}.blocks.<instance>] table"
+                ));
+            }
             let mut blocks_out = Vec::new();
             for (inst, table) in &die.blocks {
                 let at = format!("dies.{die_name}.blocks.{inst}");
@@ -192,7 +272,7 @@ impl DieConfig {
                     blocks_out.push(b);
                 }
             }
-            dies.push(Die { name: die_name.clone(), role: die.role.clone(), blocks: blocks_out });
+            dies.push(Die { name: die_name.clone(), role: die.role.clone(), fabric, blocks: blocks_out });
         }
         if !issues.is_empty() {
             return Err(fail(issues));
@@ -234,6 +314,14 @@ impl DieConfig {
             let mut die = toml::Table::new();
             if !d.role.is_empty() {
                 die.insert("role".into(), d.role.clone().into());
+            }
+            let f = &d.fabric;
+            die.insert("fabric_bits".into(), i64::from(f.bits).into());
+            die.insert("scratchpad_kib".into(), (f.scratchpad_kib as i64).into());
+            die.insert("weight_sram_kib".into(), (f.weight_sram_kib as i64).into());
+            die.insert("read_channels".into(), i64::from(f.read_channels).into());
+            if let Some(b) = f.sram_budget_kib {
+                die.insert("sram_budget_kib".into(), (b as i64).into());
             }
             let mut blocks_t = toml::Table::new();
             for b in &d.blocks {

@@ -27,6 +27,9 @@ pub struct Manifest {
     pub blocks: Vec<ManifestBlock>,
     /// Instances whose block is not available yet.
     pub unavailable: Vec<ManifestUnavailable>,
+    /// The die top, when the whole die was generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub die_top: Option<ManifestDieTop>,
     /// Every distinct module in the folder: its file and the modules it instantiates.
     pub modules: Vec<ManifestModule>,
     /// Every file vdx wrote into the folder except the manifest, with its SHA-256.
@@ -84,6 +87,43 @@ pub struct ManifestBlock {
     /// Latency where the block states one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<crate::blocks::Latency>,
+}
+
+/// The die top (see [`crate::die`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestDieTop {
+    /// Top module.
+    pub top: String,
+    /// Verilog files of the top, dependencies first (SRAM macros are black boxes: not listed).
+    pub verilog: Vec<String>,
+    /// Simulation models of its SRAM macros (under `sim_models/`).
+    pub sim_models: Vec<String>,
+    /// Flow files: `filelist`, `fusesoc`, `sdc`, `orfs`, `systemrdl`, `regs_markdown`, `regs_c_header`.
+    pub flow: BTreeMap<String, String>,
+    /// Ports of the top.
+    pub ports: Vec<ManifestPort>,
+    /// Switch sinks, in route-register order.
+    pub sinks: Vec<String>,
+    /// Switch sources; source `i` is route value `i + 1`.
+    pub sources: Vec<String>,
+    /// SRAM macros.
+    pub srams: Vec<ManifestSram>,
+    /// SRAM bits on the die: the macros plus the blocks' own memories.
+    pub sram_bits: u64,
+    /// The config's budget in bits, if it sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sram_budget_bits: Option<u64>,
+}
+
+/// One SRAM macro of a die top.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestSram {
+    /// `scratchpad`, `weight_sram` or `blocks` (the blocks' own memories, summed).
+    pub role: String,
+    /// Macro (black box) name; empty for `blocks`.
+    pub module: String,
+    /// Bits.
+    pub bits: u64,
 }
 
 /// One port of a top.
@@ -175,6 +215,10 @@ pub struct LintTarget {
     pub elaborated_bytes: u64,
     /// The modules it instantiates and their files.
     pub children: Vec<(String, std::path::PathBuf)>,
+    /// A die top: it is linted against port stubs of the modules it instantiates, so every block
+    /// top stays a target of its own and a broken file is blamed only on the modules that use it
+    /// (the whole package is elaborated in one run by the die tests).
+    pub assembly: bool,
 }
 
 /// Hierarchies larger than this many module instances are linted in pieces: Verilator
@@ -192,7 +236,7 @@ impl LintTarget {
     /// Whether the target is linted against port stubs of its children (see
     /// [`LINT_MAX_INSTANCES`] and [`LINT_MAX_BYTES`]).
     pub fn in_pieces(&self) -> bool {
-        self.elaborated > LINT_MAX_INSTANCES || self.elaborated_bytes > LINT_MAX_BYTES
+        self.assembly || self.elaborated > LINT_MAX_INSTANCES || self.elaborated_bytes > LINT_MAX_BYTES
     }
 }
 
@@ -267,6 +311,7 @@ pub fn lint_targets(root: &std::path::Path) -> std::io::Result<Vec<LintTarget>> 
                             .iter()
                             .filter_map(|c| by_name.get(c.as_str()).map(|x| (c.clone(), dir.join(&x.file))))
                             .collect(),
+                        assembly: m.die_top.as_ref().is_some_and(|d| d.top == module.name),
                     },
                 )),
             }

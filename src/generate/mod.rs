@@ -11,10 +11,14 @@ use crate::config::{DieConfig, elaborate_instance};
 use crate::flows::files::{self, BlockFlow, ParamValue};
 use crate::hdl::{Design, Emitted, GENERATOR};
 use manifest::{
-    Clock, Manifest, ManifestBlock, ManifestModule, ManifestPort, ManifestUnavailable, ResetInfo,
+    Clock, Manifest, ManifestBlock, ManifestDieTop, ManifestModule, ManifestPort, ManifestSram, ManifestUnavailable,
+    ResetInfo,
 };
 use std::path::{Path, PathBuf};
 pub use write::FolderOutput;
+
+/// Base name of a die top's flow files (`die.f`, `die.regs.rdl`, …); no instance may be called so.
+pub const DIE_TOP_FILES: &str = "die";
 
 /// Die name used for a block that is asked for on the command line but placed on no die.
 pub const STANDALONE_DIE: &str = "standalone";
@@ -51,6 +55,8 @@ pub struct DiePlan {
     pub units: Vec<Unit>,
     /// `(instance, block)` of instances whose block is not implemented yet.
     pub unavailable: Vec<(String, &'static str)>,
+    /// The die's fabric, when the whole die is generated (then with its die top).
+    pub whole: Option<crate::config::Fabric>,
 }
 
 /// Errors of selection, building or writing.
@@ -113,7 +119,8 @@ pub fn plan(config: &DieConfig, sel: &Selection) -> Result<Vec<DiePlan>, GenErro
     };
     let mut plans = Vec::new();
     for die in dies {
-        let mut plan = DiePlan { die: die.name.clone(), units: Vec::new(), unavailable: Vec::new() };
+        let whole = sel.block.is_none().then(|| die.fabric.clone());
+        let mut plan = DiePlan { die: die.name.clone(), units: Vec::new(), unavailable: Vec::new(), whole };
         for inst in &die.blocks {
             if sel.block.as_deref().is_some_and(|b| b != inst.instance && b != inst.block) {
                 continue;
@@ -151,6 +158,7 @@ pub fn plan(config: &DieConfig, sel: &Selection) -> Result<Vec<DiePlan>, GenErro
                 die: STANDALONE_DIE.into(),
                 units: vec![Unit { instance: block.clone(), block: entry.name, params }],
                 unavailable: Vec::new(),
+                whole: None,
             });
         } else if plans.iter().all(|p| p.units.is_empty()) {
             return Err(not_available(block));
@@ -206,15 +214,50 @@ impl DieOutput {
 /// Builds and emits every unit of a plan, with its flow files and manifest (all in memory).
 pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<DieOutput, GenError> {
     let mut design = Design::new().with_prefix(prefix);
-    for u in &plan.units {
-        design.add_top(&u.params.build()?);
+    let modules: Vec<crate::hdl::Module> = plan.units.iter().map(|u| u.params.build()).collect::<Result<_, _>>()?;
+    for m in &modules {
+        design.add_top(m);
     }
+    let die_top = match &plan.whole {
+        Some(fabric) => {
+            let refs: Vec<crate::die::UnitRef<'_>> = plan
+                .units
+                .iter()
+                .zip(&modules)
+                .map(|(u, module)| crate::die::UnitRef { instance: &u.instance, block: u.block, module })
+                .collect();
+            let top = crate::die::build(&config.name, &plan.die, fabric, &refs)
+                .map_err(|e| GenError::Selection(format!("die {}: {e}", plan.die)))?;
+            design.add_top(&top.module);
+            let block_bits: u64 = modules.iter().map(|m| m.memory_bits()).sum();
+            let macro_bits: u64 = top.srams.iter().map(|(_, s)| s.bits()).sum();
+            let total = block_bits + macro_bits;
+            if let Some(budget) = fabric.sram_budget_kib {
+                if total > budget * 8192 {
+                    return Err(GenError::Selection(format!(
+                        "dies.{}.sram_budget_kib: the die holds {} KiB of SRAM (scratchpad {} KiB, weight SRAM {} KiB, \
+                         blocks' memories {} KiB), over its budget of {budget} KiB",
+                        plan.die,
+                        total.div_ceil(8192),
+                        fabric.scratchpad_kib,
+                        fabric.weight_sram_kib,
+                        block_bits.div_ceil(8192)
+                    )));
+                }
+            }
+            Some((top, block_bits, total))
+        }
+        None => None,
+    };
     let emitted = design.emit();
     if !emitted.issues.is_empty() {
         return Err(GenError::Selection(format!("die {}: {}", plan.die, emitted.issues.join("; "))));
     }
     let mut files: Vec<(String, Vec<u8>)> =
         emitted.files.iter().map(|f| (f.name.clone(), f.text.clone().into_bytes())).collect();
+    // Behavioural models of black boxes (the die top's SRAM macros) sit beside the modules, each
+    // in the file named after its module; synthesis filelists leave them out, `die.sim.f` has them.
+    files.extend(emitted.sim_models.iter().map(|f| (f.name.clone(), f.text.clone().into_bytes())));
     let mut blocks = Vec::new();
     for (u, t) in plan.units.iter().zip(&emitted.tops) {
         let table = u.params.params_table();
@@ -260,6 +303,57 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
             latency: u.params.latency(),
         });
     }
+    let die_top = die_top.map(|(top, block_bits, total)| {
+        let t = emitted.tops.last().unwrap_or_else(|| unreachable!("the die top was added last"));
+        let generator = GENERATOR;
+        let mut flow_names = std::collections::BTreeMap::new();
+        let params: Vec<(String, ParamValue)> = t.params.iter().map(|(k, v)| (k.clone(), ParamValue::parse(v))).collect();
+        let flow = BlockFlow {
+            config: &config.name,
+            die: &plan.die,
+            instance: DIE_TOP_FILES,
+            block: "die",
+            summary: "die top: blocks, stream switch, DMA, SRAM macros, AXI4-Lite CSRs",
+            top: &t.module,
+            files: &t.files,
+            ports: &t.ports,
+            clock_mhz: config.clock_mhz,
+            params: &params,
+        };
+        let d = DIE_TOP_FILES;
+        let texts = [
+            ("filelist", format!("{d}.f"), files::filelist(&flow)),
+            ("sim_filelist", format!("{d}.sim.f"), t.sim_models.iter().chain(&t.files).map(|f| format!("{f}\n")).collect()),
+            ("fusesoc", format!("{d}.core"), files::fusesoc_core(&flow)),
+            ("sdc", format!("{d}.sdc"), files::sdc(&flow)),
+            ("orfs", format!("{d}.config.mk"), files::orfs_config(&flow)),
+            ("systemrdl", format!("{d}.regs.rdl"), top.regmap.systemrdl(generator)),
+            ("regs_markdown", format!("{d}.regs.md"), top.regmap.markdown(generator)),
+            ("regs_c_header", format!("{d}_regs.h"), top.regmap.c_header(generator)),
+        ];
+        for (kind, name, text) in texts {
+            flow_names.insert(kind.to_string(), name.clone());
+            files.push((name, text.into_bytes()));
+        }
+        let mut srams: Vec<ManifestSram> = top
+            .srams
+            .iter()
+            .map(|(role, s)| ManifestSram { role: role.clone(), module: s.name(), bits: s.bits() })
+            .collect();
+        srams.push(ManifestSram { role: "blocks".into(), module: String::new(), bits: block_bits });
+        ManifestDieTop {
+            top: t.module.clone(),
+            verilog: t.files.clone(),
+            sim_models: t.sim_models.clone(),
+            flow: flow_names,
+            ports: t.ports.iter().map(ManifestPort::from).collect(),
+            sinks: top.sinks.clone(),
+            sources: top.sources.clone(),
+            srams,
+            sram_bits: total,
+            sram_budget_bits: plan.whole.as_ref().and_then(|f| f.sram_budget_kib).map(|k| k * 8192),
+        }
+    });
     let unavailable = plan
         .unavailable
         .iter()
@@ -268,6 +362,7 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
     let modules = emitted
         .files
         .iter()
+        .chain(&emitted.sim_models)
         .filter_map(|f| {
             let name = f.name.strip_suffix(".v")?.to_string();
             let instantiates = emitted.children.get(&name).cloned().unwrap_or_default();
@@ -286,6 +381,7 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
         reset: ResetInfo::default(),
         blocks,
         unavailable,
+        die_top,
         modules,
         files: write::records(&files),
     };
@@ -316,4 +412,22 @@ pub fn default_root(config: &DieConfig) -> PathBuf {
 /// outside every folder `vdx gen` owns (a `-` never occurs in a config name).
 pub fn default_synth_dir(config: &DieConfig, die: &str, instance: &str) -> PathBuf {
     PathBuf::from("rtl_out").join(format!("{}-synth", config.name)).join(die).join(instance)
+}
+
+/// The die top of die `die` of `config` (its blocks with their parameters as configured), with
+/// its register map: what the die-level co-simulations build.
+pub fn build_die_top(config: &DieConfig, die: &str) -> Result<crate::die::DieTop, GenError> {
+    let plans = plan(config, &Selection { die: Some(die.to_string()), ..Selection::default() })?;
+    let Some(p) = plans.first() else {
+        return Err(GenError::Selection(format!("die {die} has nothing to generate")));
+    };
+    let fabric = p.whole.clone().unwrap_or_default();
+    let modules: Vec<crate::hdl::Module> = p.units.iter().map(|u| u.params.build()).collect::<Result<_, _>>()?;
+    let refs: Vec<crate::die::UnitRef<'_>> = p
+        .units
+        .iter()
+        .zip(&modules)
+        .map(|(u, module)| crate::die::UnitRef { instance: &u.instance, block: u.block, module })
+        .collect();
+    crate::die::build(&config.name, die, &fabric, &refs).map_err(|e| GenError::Selection(format!("die {die}: {e}")))
 }

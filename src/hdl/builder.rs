@@ -1668,6 +1668,30 @@ impl Module {
         n
     }
 
+    /// Bits of memory ([`ModuleBuilder::memory`]) in the elaborated hierarchy below and in this
+    /// module: each memory's depth × width, an instance array of `n` counting `n` times, a black
+    /// box counting its behavioural model's (so an SRAM macro counts what it models).
+    pub fn memory_bits(&self) -> u64 {
+        fn walk(m: &Module, cache: &mut std::collections::HashMap<*const ModuleData, u64>) -> u64 {
+            let key = Rc::as_ptr(&m.0);
+            if let Some(v) = cache.get(&key) {
+                return *v;
+            }
+            let own: u64 = m.0.mems.iter().map(|x| x.depth * u64::from(x.width)).sum();
+            let model = m.model().map(|x| walk(x, cache)).unwrap_or(0);
+            let below: u64 = m
+                .0
+                .insts
+                .iter()
+                .map(|i| u64::from(i.count.unwrap_or(1)) * walk(&i.module, cache))
+                .sum();
+            let total = own + model + below;
+            cache.insert(key, total);
+            total
+        }
+        walk(self, &mut std::collections::HashMap::new())
+    }
+
     /// The module's requested name: the emitted name adds the design's prefix and a content hash
     /// (see [`super::HASH_DIGITS`]), except for a black box, which keeps exactly this name.
     pub fn name(&self) -> &str {

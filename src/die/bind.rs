@@ -1,0 +1,45 @@
+//! How a block's ports meet its die: which become die-edge ports, CSR pulses or sticky flags, and
+//! which form a memory read port that a DMA channel drains. Everything else follows the general
+//! rules of [`super`]: a `cmd` stream becomes CSR command registers, other streams become switch
+//! endpoints, other inputs read/write registers, other outputs read-only registers.
+
+/// A memory read port of a block: `en` and `addr` in, `data` out one cycle later.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadPort {
+    /// Read enable input.
+    pub en: &'static str,
+    /// Address input.
+    pub addr: &'static str,
+    /// Data output (valid the cycle after the enable).
+    pub data: &'static str,
+}
+
+/// What is special about one block on a die.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Binding {
+    /// Every port but clock and reset goes to the die edge as `<instance>_<port>` (a block that
+    /// talks to something outside the die, such as a PHY).
+    pub edge: bool,
+    /// Inputs that take one-cycle pulses (a CSR `pulse` register each).
+    pub pulses: &'static [&'static str],
+    /// One-cycle flag outputs, kept as sticky CSR flags (`w1c`).
+    pub sticky: &'static [&'static str],
+    /// A read port drained by a DMA read channel `<instance>_rd`.
+    pub read_port: Option<ReadPort>,
+}
+
+/// The binding of `block`.
+pub fn binding(block: &str) -> Binding {
+    match block {
+        "ucie_adapter" => Binding { edge: true, ..Binding::default() },
+        "xoshiro_lane" => Binding { pulses: &["load_i"], ..Binding::default() },
+        "sgu" => Binding { pulses: &["seed_valid_i"], ..Binding::default() },
+        "noise_buffer" => Binding {
+            pulses: &["release_i"],
+            read_port: Some(ReadPort { en: "rd_en_i", addr: "rd_addr_i", data: "rd_data_o" }),
+            ..Binding::default()
+        },
+        "timestep_cond" => Binding { sticky: &["load_range_error_o", "cond_range_error_o"], ..Binding::default() },
+        _ => Binding::default(),
+    }
+}
