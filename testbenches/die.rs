@@ -6,28 +6,15 @@
 
 mod common;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use vdx::blocks::sgu::SguParams;
-use vdx::blocks::sgu::tb::SguModel;
-use vdx::blocks::systolic::SystolicParams;
-use vdx::blocks::systolic::golden::{Gemm, streams};
-use vdx::blocks::xoshiro::golden::Xoshiro256pp;
 use vdx::config::DieConfig;
 use vdx::die::DieTop;
-use vdx::die::host::{DieHost, from_fabric, to_fabric};
+use vdx::die::host::DieHost;
 use vdx::die::regmap::Access;
 use vdx::hdl::Design;
 use vdx::sim::verilator::VerilatorDut;
 
 fn tiny() -> DieConfig {
     DieConfig::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tiny.toml")).unwrap()
-}
-
-fn params<P: serde::de::DeserializeOwned>(config: &DieConfig, die: &str, instance: &str) -> P {
-    let d = config.die(die).unwrap();
-    let b = d.blocks.iter().find(|b| b.instance == instance).unwrap();
-    toml::Value::Table(b.elaborated.as_ref().unwrap().params_table()).try_into().unwrap()
 }
 
 fn die_dut(config: &DieConfig, die: &str) -> (DieTop, VerilatorDut) {
@@ -70,113 +57,17 @@ fn tiny_package_elaborates_in_one_verilator_run() {
 }
 
 #[test]
-fn compute_die_runs_a_gemm_from_its_memories() {
+fn tiny_dies_run_every_job_end_to_end_against_the_golden_models() {
     if !common::verilator() {
         return;
     }
-    let config = tiny();
-    let (top, mut dut) = die_dut(&config, "compute0");
-    let fabric = config.die("compute0").unwrap().fabric.bits;
-    let p: SystolicParams = params(&config, "compute0", "mesh");
-    let mut rng = StdRng::seed_from_u64(12);
-    let mut junk_rng = StdRng::seed_from_u64(13);
-    let gemms = [Gemm::random(&p, &mut rng, 7, 10, 9, false), Gemm::random(&p, &mut rng, 5, 6, 3, true)];
-    let s = streams(&p, &gemms, &mut || rand::RngExt::random_range(&mut junk_rng, -8..8));
-    let (ww, aw) = (p.cols * p.weight_width, p.rows * p.act_width);
-    let fab = |beats: &[Vec<u32>], width: u32| -> Vec<Vec<u32>> {
-        beats.iter().flat_map(|b| to_fabric(b, width, fabric)).collect()
-    };
-    let weights = fab(&s.weights, ww);
-    let acts = fab(&s.acts, aw);
-    let mut host = DieHost::new(&mut dut, &top.regmap, &top.sources, fabric);
-    host.reset(3).unwrap();
-    // Weights into the weight SRAM, activations into the scratchpad, through host_in.
-    host.load("wsram_wr", 0, &weights).unwrap();
-    host.load("spad_wr", 0, &acts).unwrap();
-    // The GEMMs read both memories; results leave through host_out.
-    host.route("mesh_wgt", Some("wsram_rd")).unwrap();
-    host.route("mesh_act", Some("spad_rd0")).unwrap();
-    host.route("host_out", Some("mesh_res")).unwrap();
-    host.start_dma("wsram_rd", 0, weights.len() as u64).unwrap();
-    host.start_dma("spad_rd0", 0, acts.len() as u64).unwrap();
-    for c in &s.commands {
-        host.set_value("mesh_cmd_m", c.m_minus_1).unwrap();
-        host.set_value("mesh_cmd_k", c.k_minus_1).unwrap();
-        host.set_value("mesh_cmd_n", c.n_minus_1).unwrap();
-        host.set_value("mesh_cmd_w4", u64::from(c.w4)).unwrap();
-        host.set_value("mesh_cmd_go", 1).unwrap();
-        while host.get_value("mesh_cmd_pending").unwrap() == 1 {}
-    }
-    let res_width = p.lanes() * p.cols * p.acc_bits() + 1;
-    let per = res_width.div_ceil(fabric) as usize;
-    let want = s.results.len() * per;
-    host.run_until("GEMM results", 20_000, |h| h.received.len() >= want).unwrap();
-    let got = from_fabric(&host.received, res_width, fabric);
-    assert_eq!(got.len(), s.results.len());
-    for (i, (g, w)) in got.iter().zip(&s.results).enumerate() {
-        let mut expect = w.data.clone();
-        let data_bits = res_width - 1;
-        expect.resize(res_width.div_ceil(32) as usize, 0);
-        if w.last {
-            expect[(data_bits / 32) as usize] |= 1 << (data_bits % 32);
-        }
-        assert_eq!(g, &expect, "result row {i} differs from the golden model");
-    }
-    assert_eq!(host.get_value("switch_beats_host_out").unwrap(), want as u64);
-    assert_eq!(host.get_value("switch_conflict").unwrap(), 0);
-    assert_eq!(host.get_value("wsram_rd_busy").unwrap(), 0, "every weight word was taken");
-}
-
-#[test]
-fn utility_die_fills_the_noise_buffer_from_the_sgu_and_reads_it_out() {
-    if !common::verilator() {
-        return;
-    }
-    let config = tiny();
-    let (top, mut dut) = die_dut(&config, "utility");
-    let fabric = config.die("utility").unwrap().fabric.bits;
-    let sp: SguParams = params(&config, "utility", "sgu");
-    let np: vdx::blocks::noise_buffer::NoiseBufferParams = params(&config, "utility", "noise");
-    let mut host = DieHost::new(&mut dut, &top.regmap, &top.sources, fabric);
-    host.reset(3).unwrap();
-    let seed = 77;
-    for lane in 0..sp.lanes {
-        let state = Xoshiro256pp::lane(seed, lane).s;
-        let words: Vec<u32> = state.iter().flat_map(|w| [*w as u32, (w >> 32) as u32]).collect();
-        host.set_value("sgu_seed_lane", u64::from(lane)).unwrap();
-        host.write("sgu_seed_state", &words).unwrap();
-        host.set_value("sgu_seed_valid", 1).unwrap();
-    }
-    host.route("noise_in", Some("sgu_out")).unwrap();
-    host.set_value("sgu_en", 1).unwrap();
-    let words = np.words();
-    let word_bits = np.word_bits();
-    let mut model = SguModel::seeded(&sp, seed);
-    host.route("host_out", Some("noise_rd")).unwrap();
-    for bank in 0..2u64 {
-        host.run_until("a full noise bank", 5_000, |_| true).unwrap();
-        let t0 = host.cycle;
-        while host.get_value("noise_rd_valid").unwrap() == 0 {
-            assert!(host.cycle - t0 < 5_000, "bank {bank} never filled");
-        }
-        assert_eq!(host.get_value("noise_rd_bank").unwrap(), bank);
-        host.received.clear();
-        host.start_dma("noise_rd", 0, words).unwrap();
-        let per = word_bits.div_ceil(fabric) as usize;
-        host.run_until("reading a noise bank", 5_000, |h| h.received.len() >= words as usize * per).unwrap();
-        let got = from_fabric(&host.received, word_bits, fabric);
-        for (i, g) in got.iter().enumerate() {
-            let want = model.next_transfer();
-            for (lane, pair) in want.iter().enumerate() {
-                for (k, v) in pair.iter().enumerate() {
-                    let at = (lane * 2 + k) as u32 * sp.out_width;
-                    let raw = vdx::blocks::systolic::golden::unpack(g, at, sp.out_width);
-                    let value = ((raw << (64 - sp.out_width)) as i64) >> (64 - sp.out_width);
-                    assert_eq!(value, *v, "bank {bank} word {i} lane {lane} sample {k}");
-                }
-            }
-        }
-        host.set_value("noise_release", 1).unwrap();
+    let reports = vdx::die::jobs::run(&tiny(), 2026, |r| eprintln!("{} {}: {} checks, {} cycles: {}", r.die, r.job, r.checks, r.cycles, r.detail))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let jobs: Vec<(String, String)> = reports.iter().map(|r| (r.die.clone(), r.job.clone())).collect();
+    let want = [("compute0", "gemm"), ("compute0", "spatial"), ("compute0", "temporal"), ("utility", "noise")];
+    assert_eq!(jobs, want.map(|(d, j)| (d.to_string(), j.to_string())));
+    for r in &reports {
+        assert!(r.checks > 50, "{} {} compared only {} values", r.die, r.job, r.checks);
     }
 }
 

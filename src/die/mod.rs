@@ -57,6 +57,7 @@ pub mod bind;
 pub mod csr;
 pub mod dma;
 pub mod host;
+pub mod jobs;
 pub mod regmap;
 pub mod sram;
 mod top;
@@ -89,6 +90,8 @@ pub struct DieTop {
     pub sinks: Vec<String>,
     /// Switch sources; source `i` is route value `i + 1`.
     pub sources: Vec<String>,
+    /// The blocks inside: `(instance, block, module)`.
+    pub units: Vec<(String, String, Module)>,
 }
 
 /// Why a die top could not be built.

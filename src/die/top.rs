@@ -570,5 +570,6 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
     drive("die_cycles", &cycles);
     drive("die_fabric_bits", &m.lit(u64::from(w), 16));
     let module = m.finish()?;
-    Ok(DieTop { module, regmap: plan.map, srams, sinks: plan.sinks, sources: plan.sources })
+    let units = units.iter().map(|u| (u.instance.to_string(), u.block.to_string(), u.module.clone())).collect();
+    Ok(DieTop { module, regmap: plan.map, srams, sinks: plan.sinks, sources: plan.sources, units })
 }
