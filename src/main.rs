@@ -49,6 +49,12 @@ enum Command {
         /// exactly one design; a failing run writes its waveform to $VDX_VCD_DIR as always).
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
+        /// Co-simulate whole dies through their die tops instead of blocks one by one: each die
+        /// is programmed over AXI4-Lite and runs the jobs its blocks allow (GEMM, spatial and
+        /// temporal attention, noise fill), every output checked against the golden models.
+        /// Use it with small dies (`--config configs/tiny.toml`).
+        #[arg(long)]
+        die_top: bool,
     },
     /// Synthesize the selected blocks with Yosys onto the OSU 0.18 µm cells and time them with
     /// OpenSTA: area, cells, flops, critical path, Fmax.
@@ -277,7 +283,8 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Blocks => blocks(),
         Command::Gen { select, out } => gen_cmd(&select, out.as_deref()),
-        Command::Sim { select, cycles, seed, trace } => sim_cmd(&select, cycles, seed, trace.as_deref()),
+        Command::Sim { select, seed, die_top: true, .. } => die_top_cmd(&select, seed),
+        Command::Sim { select, cycles, seed, trace, die_top: false } => sim_cmd(&select, cycles, seed, trace.as_deref()),
         Command::Synth { select, top, clock_mhz, memories, abc, out } => {
             synth_cmd(&select, top.as_deref(), clock_mhz, memories, abc, out.as_deref())
         }
@@ -486,6 +493,31 @@ fn gen_cmd(select: &SelectArgs, out: Option<&Path>) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+fn die_top_cmd(select: &SelectArgs, seed: u64) -> Result<()> {
+    if select.block.is_some() || !select.sets.is_empty() {
+        bail!("--die-top runs whole dies as configured; drop --block and --set");
+    }
+    let config = load_config(select.config.as_deref())?;
+    if let Some(d) = &select.die {
+        config.die(d)?;
+    }
+    let bar = spinner("building die tops (Verilator) and running their jobs".into());
+    let result = vdx::die::jobs::run(&config, select.die.as_deref(), seed, |r| {
+        bar.println(format!("{}/{}: PASS, {} values checked in {} cycles", r.die, r.job, r.checks, r.cycles));
+    });
+    bar.finish_and_clear();
+    let reports = result?;
+    println!("{:<10} {:<10} {:<6} {:>8} {:>8}  detail", "die", "job", "result", "checks", "cycles");
+    for r in &reports {
+        println!("{:<10} {:<10} {:<6} {:>8} {:>8}  {}", r.die, r.job, "PASS", r.checks, r.cycles, r.detail);
+    }
+    if reports.is_empty() {
+        bail!("no die of {} has blocks a die-level job can run", config.name);
+    }
+    println!("{} job(s) passed through the die tops of {}", reports.len(), config.name);
     Ok(())
 }
 

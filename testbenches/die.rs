@@ -61,7 +61,7 @@ fn tiny_dies_run_every_job_end_to_end_against_the_golden_models() {
     if !common::verilator() {
         return;
     }
-    let reports = vdx::die::jobs::run(&tiny(), 2026, |r| eprintln!("{} {}: {} checks, {} cycles: {}", r.die, r.job, r.checks, r.cycles, r.detail))
+    let reports = vdx::die::jobs::run(&tiny(), None, 2026, |r| eprintln!("{} {}: {} checks, {} cycles: {}", r.die, r.job, r.checks, r.cycles, r.detail))
         .unwrap_or_else(|e| panic!("{e}"));
     let jobs: Vec<(String, String)> = reports.iter().map(|r| (r.die.clone(), r.job.clone())).collect();
     let want = [("compute0", "gemm"), ("compute0", "spatial"), ("compute0", "temporal"), ("utility", "noise")];
@@ -144,5 +144,44 @@ fn systemrdl_compiles_with_peakrdl_to_the_same_offsets() {
             }
         }
         assert_eq!(seen, want, "{die}: the SystemRDL elaborates to another map");
+    }
+}
+
+#[test]
+fn csr_port_passes_cocotbext_axi_on_every_die_top() {
+    let Some(python) = common::venv_tool("cocotb-config", "cocotb cocotbext-axi").map(|p| p.with_file_name("python3")) else {
+        return;
+    };
+    if !common::icarus() {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("tiny");
+    let (ok, _, stderr) = common::vdx(&["gen", "--config", "configs/tiny.toml", "--out", out.to_str().unwrap()], root);
+    assert!(ok, "{stderr}");
+    for die in ["compute0", "utility"] {
+        let folder = out.join(die);
+        let top = common::verilog_of(&folder, &format!("vdx_tiny_{die}"));
+        let top = top.file_stem().unwrap().to_str().unwrap().to_string();
+        let build = tmp.path().join(format!("build_{die}"));
+        let run = std::process::Command::new(&python)
+            .arg(root.join("testbenches/cocotb/run_csr.py"))
+            .arg(&folder)
+            .arg(&top)
+            .arg(&build)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        let log = format!("{}\n{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+        assert!(run.status.success(), "{die}: {log}");
+        let xml = std::fs::read_to_string(build.join("results.xml")).unwrap_or_else(|e| panic!("{die}: no results ({e}): {log}"));
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+        assert_eq!(cases.len(), 1, "{die}: {xml}");
+        assert!(
+            cases.iter().all(|c| !c.children().any(|k| k.has_tag_name("failure") || k.has_tag_name("error"))),
+            "{die}: the cocotb test failed: {log}"
+        );
     }
 }

@@ -98,7 +98,8 @@ pub struct ManifestDieTop {
     pub verilog: Vec<String>,
     /// Simulation models of its SRAM macros (under `sim_models/`).
     pub sim_models: Vec<String>,
-    /// Flow files: `filelist`, `fusesoc`, `sdc`, `orfs`, `systemrdl`, `regs_markdown`, `regs_c_header`.
+    /// Flow files: `filelist`, `sim_filelist`, `fusesoc`, `sdc`, `orfs`, `systemrdl`, `regs_markdown`,
+    /// `regs_c_header`, `regs_json`.
     pub flow: BTreeMap<String, String>,
     /// Ports of the top.
     pub ports: Vec<ManifestPort>,

@@ -330,6 +330,11 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
             ("systemrdl", format!("{d}.regs.rdl"), top.regmap.systemrdl(generator)),
             ("regs_markdown", format!("{d}.regs.md"), top.regmap.markdown(generator)),
             ("regs_c_header", format!("{d}_regs.h"), top.regmap.c_header(generator)),
+            (
+                "regs_json",
+                format!("{d}.regs.json"),
+                serde_json::to_string_pretty(&top.regmap).unwrap_or_else(|e| unreachable!("a map serializes: {e}")) + "\n",
+            ),
         ];
         for (kind, name, text) in texts {
             flow_names.insert(kind.to_string(), name.clone());
