@@ -422,7 +422,7 @@ fn bad_tae_commands_are_named() {
     for (args, want) in [
         (&["--frames", "0"][..], "frames: T = 0 must be in 1..=32"),
         (&["--frames", "30", "--window", "31"][..], "window: W = 31 is more than T = 30 frames"),
-        (&["--frames", "30", "--positions", "100"][..], "positions: 100 positions leave lanes idle"),
+        (&["--frames", "30", "--positions", "50"][..], "positions: 50 positions leave lanes idle"),
         (&["--frames", "30", "--positions", "14400"][..], "frame_stride: the command reaches address"),
         (&["--frames", "30", "--positions", "256", "--heads", "0"][..], "heads: H = 0"),
         (&["--frames", "30", "--set", "lanes=3"][..], "--set lanes: 3 must be a power of two"),
@@ -455,4 +455,30 @@ fn formal_refuses_an_existing_keep_folder_and_a_selection_without_assertions() {
     assert!(!ok && stderr.contains("no block of the selection carries assertions"), "{stderr}");
     let (ok, _, stderr) = vdx(&["formal", "--depth", "0"], tmp.path());
     assert!(!ok && stderr.contains("--depth 0"), "{stderr}");
+}
+
+#[test]
+fn bad_package_configs_name_the_problem_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lane = "[dies.a.blocks.r]\nblock = 'xoshiro_lane'\n";
+    let cases = [
+        ("no_blocks", format!("name = 'p'\nclock_mhz = 100.0\n[dies.empty]\n{lane}"), "dies.empty: the die has no blocks"),
+        ("clock", format!("name = 'p'\nclock_mhz = 0.0\n{lane}"), "clock_mhz: 0 is out of range"),
+        (
+            "unpaired",
+            format!("name = 'p'\nclock_mhz = 100.0\n{lane}[dies.a.blocks.l]\nblock = 'ucie_adapter'\n[dies.b.blocks.l]\nblock = 'ucie_adapter'\n"),
+            "dies.a.blocks.l: this UCIe adapter is in no link",
+        ),
+        (
+            "budget",
+            format!("name = 'p'\nclock_mhz = 100.0\n[dies.a]\nscratchpad_kib = 64\nsram_budget_kib = 32\n{lane}"),
+            "dies.a.sram_budget_kib: the die holds 64 KiB of SRAM (scratchpad 64 KiB, weight SRAM 0 KiB, blocks' memories 0 KiB), over its budget of 32 KiB",
+        ),
+    ];
+    for (name, text, message) in cases {
+        std::fs::write(tmp.path().join(format!("{name}.toml")), text).unwrap();
+        let (ok, _, stderr) = vdx(&["gen", "--config", &format!("{name}.toml")], tmp.path());
+        assert!(!ok && stderr.contains(message), "{name}: expected `{message}` in {stderr}");
+        assert!(!tmp.path().join("rtl_out").exists(), "{name}: nothing may be written");
+    }
 }

@@ -54,7 +54,29 @@ struct RawConfig {
     prefix: String,
     clock_mhz: f64,
     dies: BTreeMap<String, RawDie>,
+    #[serde(default)]
+    links: Vec<RawLink>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLink {
+    a: String,
+    b: String,
+}
+
+/// One UCIe link of the package: two `ucie_adapter` instances on different dies, `(die,
+/// instance)` each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    /// One end.
+    pub a: (String, String),
+    /// The other end.
+    pub b: (String, String),
+}
+
+/// The parameters both ends of a link must agree on.
+const LINK_MATCH: [&str; 4] = ["bytes", "modules", "lanes", "gt_s"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,6 +175,8 @@ pub struct DieConfig {
     pub source: String,
     /// Dies, sorted by name.
     pub dies: Vec<Die>,
+    /// UCIe links between dies (`[[links]]`, `a = "<die>.<instance>"`, `b = …`).
+    pub links: Vec<Link>,
 }
 
 /// One die of a configuration.
@@ -268,12 +292,16 @@ impl DieConfig {
             for (inst, table) in &die.blocks {
                 let at = format!("dies.{die_name}.blocks.{inst}");
                 check_name(inst, &at, &mut issues);
+                if inst == "die" || inst == "host" || inst == "switch" {
+                    issues.push(format!("{at}: the instance name `{inst}` is taken by the die top's own files and registers"));
+                }
                 if let Some(b) = elaborate_instance(inst, table, &at, &mut issues) {
                     blocks_out.push(b);
                 }
             }
             dies.push(Die { name: die_name.clone(), role: die.role.clone(), fabric, blocks: blocks_out });
         }
+        let links = if issues.is_empty() { check_links(&raw.links, &dies, &mut issues) } else { Vec::new() };
         if !issues.is_empty() {
             return Err(fail(issues));
         }
@@ -284,6 +312,7 @@ impl DieConfig {
             clock_mhz: raw.clock_mhz,
             source: source.into(),
             dies,
+            links,
         })
     }
 
@@ -335,10 +364,92 @@ impl DieConfig {
             dies.insert(d.name.clone(), die.into());
         }
         root.insert("dies".into(), dies.into());
+        if !self.links.is_empty() {
+            let links: Vec<toml::Value> = self
+                .links
+                .iter()
+                .map(|l| {
+                    let mut t = toml::Table::new();
+                    t.insert("a".into(), format!("{}.{}", l.a.0, l.a.1).into());
+                    t.insert("b".into(), format!("{}.{}", l.b.0, l.b.1).into());
+                    t.into()
+                })
+                .collect();
+            root.insert("links".into(), links.into());
+        }
         let mut text = format!("# effective configuration from {}\n", self.source);
         text.push_str(&toml::to_string(&root).unwrap_or_else(|e| unreachable!("tables serialize: {e}")));
         text
     }
+}
+
+/// Checks the package's links: each end is a `ucie_adapter` instance, the two ends sit on
+/// different dies and agree on [`LINK_MATCH`], no adapter is in two links, and in a package of
+/// several dies every adapter is in one (a PHY port with nothing across is a wiring mistake).
+fn check_links(raw: &[RawLink], dies: &[Die], issues: &mut Vec<String>) -> Vec<Link> {
+    let adapters: Vec<(String, String, toml::Table)> = dies
+        .iter()
+        .flat_map(|d| {
+            d.blocks.iter().filter(|b| b.block == "ucie_adapter").map(move |b| {
+                let t = b.elaborated.as_ref().map(|e| e.params_table()).unwrap_or_default();
+                (d.name.clone(), b.instance.clone(), t)
+            })
+        })
+        .collect();
+    let mut links = Vec::new();
+    let mut used: Vec<(String, String, usize)> = Vec::new();
+    for (i, l) in raw.iter().enumerate() {
+        let mut ends = Vec::new();
+        for (key, end) in [("a", &l.a), ("b", &l.b)] {
+            let at = format!("links[{i}].{key}");
+            let Some((die, inst)) = end.split_once('.') else {
+                issues.push(format!("{at}: `{end}` must be `<die>.<instance>`"));
+                continue;
+            };
+            match adapters.iter().find(|(d, n, _)| d == die && n == inst) {
+                Some(a) => ends.push(a.clone()),
+                None if dies.iter().any(|d| d.name == die && d.blocks.iter().any(|b| b.instance == inst)) => {
+                    issues.push(format!("{at}: `{end}` is not a ucie_adapter; a link joins two UCIe adapters"))
+                }
+                None => {
+                    let known: Vec<String> = adapters.iter().map(|(d, n, _)| format!("{d}.{n}")).collect();
+                    issues.push(format!("{at}: no UCIe adapter `{end}`; adapters: {}", known.join(", ")))
+                }
+            }
+            if let Some((_, _, first)) = used.iter().find(|(d, n, _)| Some((d.as_str(), n.as_str())) == end.split_once('.')) {
+                issues.push(format!("{at}: `{end}` is already an end of links[{first}]; an adapter has one link"));
+            }
+            if let Some((d, n)) = end.split_once('.') {
+                used.push((d.to_string(), n.to_string(), i));
+            }
+        }
+        if let [(da, na, ta), (db, nb, tb)] = ends.as_slice() {
+            if da == db {
+                issues.push(format!("links[{i}]: both ends are on die {da}; a UCIe link joins two dies"));
+            }
+            for k in LINK_MATCH {
+                if ta.get(k) != tb.get(k) {
+                    let show = |t: &toml::Table| t.get(k).map(|v| v.to_string()).unwrap_or_else(|| "?".into());
+                    issues.push(format!(
+                        "links[{i}]: {k} differs between {da}.{na} ({}) and {db}.{nb} ({}); both ends of a link must agree",
+                        show(ta),
+                        show(tb)
+                    ));
+                }
+            }
+            links.push(Link { a: (da.clone(), na.clone()), b: (db.clone(), nb.clone()) });
+        }
+    }
+    if dies.len() > 1 {
+        for (d, n, _) in &adapters {
+            if !used.iter().any(|(ud, un, _)| ud == d && un == n) {
+                issues.push(format!(
+                    "dies.{d}.blocks.{n}: this UCIe adapter is in no link; pair it with an adapter on another die in [[links]] (a = \"{d}.{n}\", b = …)"
+                ));
+            }
+        }
+    }
+    links
 }
 
 /// Names become folder names and manifest keys: plain lower-case identifiers, so they read the

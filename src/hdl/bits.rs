@@ -10,6 +10,10 @@ pub struct Bits {
     words: Vec<u64>,
 }
 
+/// Widest literal vdx writes as one number: Verilator refuses wider ones ("Width of number
+/// exceeds implementation limit").
+pub const MAX_LITERAL_BITS: u32 = 65_536;
+
 /// Bits of an index into `n` things (`0..n`), at least 1: an address width, a counter width.
 pub fn index_bits(n: u64) -> u32 {
     (64 - n.saturating_sub(1).leading_zeros()).max(1)
@@ -64,8 +68,24 @@ impl Bits {
         width >= 64 || value >> width == 0
     }
 
-    /// Verilog literal, e.g. `8'h3f`, `1'b1`.
+    /// Verilog literal, e.g. `8'h3f`, `1'b1`. A literal wider than [`MAX_LITERAL_BITS`] (past
+    /// what Verilator accepts) is written as a concatenation of literals of at most that width
+    /// (a replication that wide draws Verilator's WIDTHCONCAT warning).
     pub fn to_verilog(&self) -> String {
+        if self.width > MAX_LITERAL_BITS {
+            let chunk = MAX_LITERAL_BITS / 64;
+            let parts: Vec<String> = self
+                .words
+                .chunks(chunk as usize)
+                .enumerate()
+                .rev()
+                .map(|(i, words)| {
+                    let w = (self.width - i as u32 * MAX_LITERAL_BITS).min(MAX_LITERAL_BITS);
+                    Bits::from_words(words, w).to_verilog()
+                })
+                .collect();
+            return format!("{{{}}}", parts.join(", "));
+        }
         if self.width == 1 {
             return format!("1'b{}", self.words[0] & 1);
         }
@@ -83,6 +103,15 @@ impl Bits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literals_past_verilators_limit_are_split() {
+        assert_eq!(Bits::zero(140_000).to_verilog(), "{8928'h0, 65536'h0, 65536'h0}");
+        let mut words = vec![0u64; 70_000usize.div_ceil(64)];
+        words[0] = 5;
+        let text = Bits::from_words(&words, 70_000).to_verilog();
+        assert_eq!(text, "{4464'h0, 65536'h5}");
+    }
 
     #[test]
     fn literals_are_sized_and_masked() {
