@@ -6,6 +6,7 @@
 pub mod blocks;
 pub mod config;
 pub mod die;
+pub mod estimate;
 pub mod flows;
 pub mod generate;
 pub mod hdl;

@@ -185,3 +185,35 @@ fn csr_port_passes_cocotbext_axi_on_every_die_top() {
         );
     }
 }
+
+#[test]
+fn the_estimates_cycle_terms_agree_with_die_co_simulation_within_5_percent() {
+    use vdx::die::jobs::{Timed, timed};
+    use vdx::estimate::cycles;
+    if !common::verilator() {
+        return;
+    }
+    let config = tiny();
+    let d = config.die("compute0").unwrap();
+    let fabric = d.fabric.bits;
+    let block = |name: &str| -> toml::Value {
+        toml::Value::Table(d.blocks.iter().find(|b| b.block == name).unwrap().elaborated.as_ref().unwrap().params_table())
+    };
+    let mesh: vdx::blocks::systolic::SystolicParams = block("systolic_ws").try_into().unwrap();
+    let sae: vdx::blocks::attention::SpatialAttentionParams = block("spatial_attention").try_into().unwrap();
+    let tae: vdx::blocks::temporal::TemporalAttentionParams = block("temporal_attention").try_into().unwrap();
+    let cases = [
+        ("linear W8A8 48×32×32", Timed::Gemm(48, 32, 32, false), cycles::gemm(&mesh, fabric, 48, 32, 32, false)),
+        ("linear W4A8 48×24×40", Timed::Gemm(48, 24, 40, true), cycles::gemm(&mesh, fabric, 48, 24, 40, true)),
+        ("spatial attention, 40 tokens", Timed::Spatial(40), cycles::spatial(&sae, fabric, 40, false)),
+        ("temporal attention, 8 frames × 8 positions", Timed::Temporal(8, 8), cycles::temporal(&tae, fabric, 8, 8, 1)),
+    ];
+    let mut table = String::new();
+    for (name, job, predicted) in cases {
+        let measured = timed(&config, "compute0", job, 5).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let err = (measured as f64 - predicted.total() as f64).abs() / measured as f64;
+        table.push_str(&format!("{name}: co-simulated {measured}, estimated {} ({:+.1}%)\n", predicted.total(), 100.0 * err));
+        assert!(err <= 0.05, "{name}: the estimate is {:.1}% off:\n{table}", 100.0 * err);
+    }
+    eprintln!("{table}");
+}

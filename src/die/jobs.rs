@@ -104,6 +104,10 @@ fn signed(words: &[u32], at: u32, width: u32) -> i64 {
 }
 
 struct Ctx<'a, 'h> {
+    /// Cycle at which the timed part of the job starts (its first command or stream).
+    t_go: u64,
+    /// Cycle of the last output beat collected.
+    last_beat: u64,
     die: &'a str,
     job: &'static str,
     top: &'a DieTop,
@@ -125,6 +129,17 @@ impl Ctx<'_, '_> {
         beats.iter().flat_map(|b| to_fabric(b, width, self.fabric)).collect()
     }
 
+    /// Fails unless `words` words from 0 fit the memory behind channel `chan` (a DMA channel
+    /// would wrap around and overwrite its own first words).
+    fn fits(&self, chan: &str, words: usize) -> Result<(), JobError> {
+        let role = if chan.starts_with("wsram") { "weight_sram" } else { "scratchpad" };
+        let depth = self.top.srams.iter().find(|(r, _)| r == role).map(|(_, s)| s.depth).unwrap_or(0);
+        if words as u64 > depth {
+            return self.fail(format!("{words} words do not fit the {role}'s {depth}: choose a smaller job or a larger memory"));
+        }
+        Ok(())
+    }
+
     fn module(&self, instance: &str) -> Module {
         self.top.units.iter().find(|u| u.0 == instance).map(|u| u.2.clone()).unwrap_or_else(|| unreachable!("instance {instance} is on the die"))
     }
@@ -141,6 +156,7 @@ impl Ctx<'_, '_> {
     fn collect(&mut self, beats: usize, limit: u64) -> Result<(Vec<Vec<u32>>, u64), JobError> {
         let t = self.host.run_until("the block's output", limit, |h| h.received.len() >= beats);
         let cycles = self.h(t)?;
+        self.last_beat = self.host.cycle;
         Ok((std::mem::take(&mut self.host.received), cycles))
     }
 }
@@ -152,15 +168,17 @@ fn params<P: serde::de::DeserializeOwned>(config: &DieConfig, die: &str, instanc
     toml::Value::Table(b.params_table()).try_into().map_err(|e| JobError::Build(format!("{instance}: {e}")))
 }
 
-fn gemm(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng) -> Result<String, JobError> {
+fn gemm(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng, shapes: &[(usize, usize, usize, bool)]) -> Result<String, JobError> {
     use crate::blocks::systolic::SystolicParams;
     use crate::blocks::systolic::golden::{Gemm, streams};
     let p: SystolicParams = params(config, c.die, inst)?;
-    let gemms = [Gemm::random(&p, rng, 7, 10, 9, false), Gemm::random(&p, rng, 5, 6, 3, true)];
+    let gemms: Vec<Gemm> = shapes.iter().map(|&(m, k, n, w4)| Gemm::random(&p, rng, m, k, n, w4)).collect();
     let mut junk = StdRng::seed_from_u64(rng.random());
     let s = streams(&p, &gemms, &mut || junk.random_range(-8..8));
     let weights = c.fab(&s.weights, p.cols * p.weight_width);
     let acts = c.fab(&s.acts, p.rows * p.act_width);
+    c.fits("wsram_wr", weights.len())?;
+    c.fits("spad_wr", acts.len())?;
     let r = c.host.load("wsram_wr", 0, &weights);
     c.h(r)?;
     let r = c.host.load("spad_wr", 0, &acts);
@@ -183,6 +201,9 @@ fn gemm(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng) -
         }
         let r = c.host.set_value(&format!("{inst}_cmd_go"), 1);
         c.h(r)?;
+        if c.t_go == 0 {
+            c.t_go = c.host.cycle;
+        }
         while { let r = c.host.get_value(&format!("{inst}_cmd_pending")); c.h(r)? } == 1 {}
     }
     let ty = stream_type(&c.module(inst), "res");
@@ -198,21 +219,27 @@ fn gemm(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng) -
         }
         c.expect_eq(unpack(g, hi, 1) == 1, w.last, &format!("result row {i} last"))?;
     }
-    Ok(format!("{} GEMMs ({}×{}×{} W8A8, {}×{}×{} W4A8), {} result rows", gemms.len(), 7, 10, 9, 5, 6, 3, got.len()))
+    let shown: Vec<String> =
+        shapes.iter().map(|(m, k, n, w4)| format!("{m}×{k}×{n} {}", if *w4 { "W4A8" } else { "W8A8" })).collect();
+    Ok(format!("{} GEMM(s) ({}), {} result rows", gemms.len(), shown.join(", "), got.len()))
 }
 
-fn spatial(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng) -> Result<String, JobError> {
+fn spatial(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng, whole: Option<usize>) -> Result<String, JobError> {
     use crate::blocks::attention::SpatialAttentionParams;
     use crate::blocks::attention::golden::{Job, streams};
     let p: SpatialAttentionParams = params(config, c.die, inst)?;
     let bq = p.bq as usize;
-    let jobs = [Job::random(&p, rng, bq.min(6), 11, false, 0), Job::random(&p, rng, bq.min(5), 13, true, 3)];
+    let jobs: Vec<Job> = match whole {
+        Some(n) => Job::whole(&p, n, false).iter().map(|j| j.with_operands(&p, rng)).collect(),
+        None => vec![Job::random(&p, rng, bq.min(6), 11, false, 0), Job::random(&p, rng, bq.min(5), 13, true, 3)],
+    };
     let s = streams(&p, &jobs);
     let m = c.module(inst);
     let q = c.fab(&s.q, stream_type(&m, "q").width());
     let k = c.fab(&s.k, stream_type(&m, "k").width());
     let v = c.fab(&s.v, stream_type(&m, "v").width());
     let all: Vec<Vec<u32>> = q.iter().chain(&k).chain(&v).cloned().collect();
+    c.fits("spad_wr", all.len())?;
     let r = c.host.load("spad_wr", 0, &all);
     c.h(r)?;
     let bases = [("q", "spad_rd0", 0, q.len()), ("k", "spad_rd1", q.len(), k.len()), ("v", "spad_rd2", q.len() + k.len(), v.len())];
@@ -232,6 +259,9 @@ fn spatial(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng
         }
         let r = c.host.set_value(&format!("{inst}_cmd_go"), 1);
         c.h(r)?;
+        if c.t_go == 0 {
+            c.t_go = c.host.cycle;
+        }
         while { let r = c.host.get_value(&format!("{inst}_cmd_pending")); c.h(r)? } == 1 {}
     }
     let ty = stream_type(&m, "out");
@@ -246,18 +276,26 @@ fn spatial(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng
         }
         c.expect_eq(unpack(g, last_at, 1) == 1, w.last, &format!("output row {i} last"))?;
     }
-    Ok(format!("a full and a causal tile ({} query rows, keys 11 and 13), {} output rows", s.q.len(), got.len()))
+    Ok(format!("{} tile(s), {} query rows, {} output rows", jobs.len(), s.q.len(), got.len()))
 }
 
-fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng) -> Result<String, JobError> {
+fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng, timed: Option<(usize, u64)>) -> Result<String, JobError> {
     use crate::blocks::latent::golden::{Beat, Buffer};
     use crate::blocks::temporal::TemporalAttentionParams;
     use crate::blocks::temporal::golden::{Command, Mask, outputs};
     let p: TemporalAttentionParams = params(config, c.die, inst)?;
-    let pitch = crate::blocks::temporal::tb::default_pitch(&p);
-    let (frames, positions, heads) = ((p.t_max as usize).min(5), 2 * u64::from(p.lanes), (pitch / 3).clamp(1, 2));
-    let mut cmds = vec![Command::frame_major(&p, frames, positions, heads, 0); 2];
-    cmds[1].mask = Mask { causal: true, ..Mask::default() };
+    // A timed run lays the latent out as the estimate does: one head, Q, K, V in a 3-word token.
+    let (pitch, frames, positions, heads) = match timed {
+        Some((f, pos)) => (3, f, pos, 1),
+        None => {
+            let pitch = crate::blocks::temporal::tb::default_pitch(&p);
+            (pitch, (p.t_max as usize).min(5), 2 * u64::from(p.lanes), (pitch / 3).clamp(1, 2))
+        }
+    };
+    let mut cmds = vec![Command::frame_major(&p, frames, positions, heads, 0); if timed.is_some() { 1 } else { 2 }];
+    if let Some(c1) = cmds.get_mut(1) {
+        c1.mask = Mask { causal: true, ..Mask::default() };
+    }
     let m = c.module(inst);
     let wr = stream_type(&m, "wr");
     let ww = u64::from(p.write_words);
@@ -296,20 +334,13 @@ fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRn
         }
     }
     let fab = c.fab(&beats, wr.width());
+    c.fits("spad_wr", fab.len())?;
     let r = c.host.set_value(&format!("{inst}_pitch"), pitch);
     c.h(r)?;
     let r = c.host.load("spad_wr", 0, &fab);
     c.h(r)?;
     let r = c.host.route(&format!("{inst}_wr"), Some("spad_rd0"));
     c.h(r)?;
-    let r = c.host.start_dma("spad_rd0", 0, fab.len() as u64);
-    c.h(r)?;
-    let t0 = c.host.cycle;
-    while { let r = c.host.get_value("spad_rd0_busy"); c.h(r)? } == 1 {
-        if c.host.cycle - t0 > 50_000 {
-            return c.fail("the latent never went into the engine's buffer".into());
-        }
-    }
     let r = c.host.route("host_out", Some(&format!("{inst}_out")));
     c.h(r)?;
     let out = stream_type(&m, "out");
@@ -332,6 +363,18 @@ fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRn
         for (f, v) in fields {
             let r = c.host.set_value(&format!("{inst}_cmd_{f}"), v);
             c.h(r)?;
+        }
+        if n == 0 {
+            // The latent goes in (the timed part starts here), then the first pass.
+            c.t_go = c.host.cycle;
+            let r = c.host.start_dma("spad_rd0", 0, fab.len() as u64);
+            c.h(r)?;
+            let t0 = c.host.cycle;
+            while { let r = c.host.get_value("spad_rd0_busy"); c.h(r)? } == 1 {
+                if c.host.cycle - t0 > 50_000 {
+                    return c.fail("the latent never went into the engine's buffer".into());
+                }
+            }
         }
         let r = c.host.set_value(&format!("{inst}_cmd_go"), 1);
         c.h(r)?;
@@ -444,12 +487,12 @@ pub fn run(
             let mut host = DieHost::new(&mut dut, &top.regmap, &top.sources, die.fabric.bits);
             host.reset(3).map_err(|e| JobError::Build(e.to_string()))?;
             let mut rng = StdRng::seed_from_u64(seed ^ job.len() as u64);
-            let mut c = Ctx { die: &die.name, job, top: &top, host: &mut host, fabric: die.fabric.bits, checks: 0 };
+            let mut c = Ctx { t_go: 0, last_beat: 0, die: &die.name, job, top: &top, host: &mut host, fabric: die.fabric.bits, checks: 0 };
             let t0 = c.host.cycle;
             let detail = match job {
-                "gemm" => gemm(&mut c, config, &insts[0], &mut rng)?,
-                "spatial" => spatial(&mut c, config, &insts[0], &mut rng)?,
-                "temporal" => temporal(&mut c, config, &insts[0], &mut rng)?,
+                "gemm" => gemm(&mut c, config, &insts[0], &mut rng, &[(7, 10, 9, false), (5, 6, 3, true)])?,
+                "spatial" => spatial(&mut c, config, &insts[0], &mut rng, None)?,
+                "temporal" => temporal(&mut c, config, &insts[0], &mut rng, None)?,
                 _ => noise(&mut c, config, &insts[0], &insts[1], &mut rng)?,
             };
             let r = JobReport { die: die.name.clone(), job: job.to_string(), checks: c.checks, cycles: c.host.cycle - t0, detail };
@@ -458,4 +501,38 @@ pub fn run(
         }
     }
     Ok(out)
+}
+
+/// A job timed on a die for the estimate's check: one GEMM, one head's whole attention over `n`
+/// tokens, or one temporal pass over `frames` frames and `positions` positions.
+#[derive(Debug, Clone, Copy)]
+pub enum Timed {
+    /// `(m, k, n, w4)` on the die's `systolic_ws`.
+    Gemm(usize, usize, usize, bool),
+    /// Self-attention of `n` tokens on the die's `spatial_attention`.
+    Spatial(usize),
+    /// Full temporal attention, `(frames, positions)`, one head, on the die's `temporal_attention`.
+    Temporal(usize, u64),
+}
+
+/// Runs `job` through die `die`'s top (checked against the golden model like every job) and
+/// returns the cycles from its first command (or, for the temporal engine, its latent's first
+/// word) to its last output beat.
+pub fn timed(config: &DieConfig, die: &str, job: Timed, seed: u64) -> Result<u64, JobError> {
+    let d = config.die(die).map_err(|e| JobError::Build(e.to_string()))?;
+    let top = crate::generate::build_die_top(config, die).map_err(|e| JobError::Build(e.to_string()))?;
+    let find = |block: &str| {
+        top.units.iter().find(|u| u.1 == block).map(|u| u.0.clone()).ok_or_else(|| JobError::Build(format!("die {die} has no {block}")))
+    };
+    let mut dut = VerilatorDut::build(&Design::single(&top.module).emit().sim_source(0))?;
+    let mut host = DieHost::new(&mut dut, &top.regmap, &top.sources, d.fabric.bits);
+    host.reset(3).map_err(|e| JobError::Build(e.to_string()))?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut c = Ctx { t_go: 0, last_beat: 0, die, job: "timed", top: &top, host: &mut host, fabric: d.fabric.bits, checks: 0 };
+    match job {
+        Timed::Gemm(m, k, n, w4) => gemm(&mut c, config, &find("systolic_ws")?, &mut rng, &[(m, k, n, w4)])?,
+        Timed::Spatial(n) => spatial(&mut c, config, &find("spatial_attention")?, &mut rng, Some(n))?,
+        Timed::Temporal(f, p) => temporal(&mut c, config, &find("temporal_attention")?, &mut rng, Some((f, p)))?,
+    };
+    Ok(c.last_beat - c.t_go)
 }
