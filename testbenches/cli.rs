@@ -482,3 +482,24 @@ fn bad_package_configs_name_the_problem_and_write_nothing() {
         assert!(!tmp.path().join("rtl_out").exists(), "{name}: nothing may be written");
     }
 }
+
+#[test]
+fn estimate_prints_the_reconciliation_and_writes_json_and_svg() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = vdx(&["estimate", "--model", "wan-14b", "--json", "e.json", "--svg", "e.svg"], tmp.path());
+    assert!(ok, "{stderr}");
+    for want in ["14400 × 30 = 432000", "5.096 PFLOP", "152.882 PFLOP", "30.500 TFLOP per step", "10.000 PFLOP per forward", "Per step:", "effective TOPS"] {
+        assert!(stdout.contains(want), "`{want}` missing from:\n{stdout}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("e.json")).unwrap()).unwrap();
+    assert_eq!(json["dies"].as_array().unwrap().len(), 3);
+    assert!(json["step_seconds"][0].as_f64().unwrap() > 1.0, "a Wan-14B step is seconds long on 1 POPS");
+    let svg = std::fs::read_to_string(tmp.path().join("e.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.matches("<rect").count() >= 12, "{svg}");
+    let (ok, stdout, _) = vdx(&["estimate", "--model", "wan-1.3b"], tmp.path());
+    assert!(ok && stdout.contains("wan-1.3b on vdx1"), "{stdout}");
+    let (ok, _, stderr) = vdx(&["estimate", "--model", "sora"], tmp.path());
+    assert!(!ok && stderr.contains("models: wan-14b, wan-1.3b"), "{stderr}");
+    let (ok, _, stderr) = vdx(&["estimate", "--split", "10,10"], tmp.path());
+    assert!(!ok && stderr.contains("one layer count per compute die"), "{stderr}");
+}

@@ -113,3 +113,31 @@ pub const ARTICLE_STEP: [(&str, f64); 4] =
 
 /// What the article's opening states for one Wan-14B forward pass at 720p, in FLOP.
 pub const ARTICLE_FORWARD: f64 = 10e15;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flop_counts_follow_the_design_notes_arithmetic() {
+        let m = model("wan-14b").unwrap();
+        let g = Geometry::article(1280, 720, 120);
+        assert_eq!((g.tokens_per_frame, g.frames, g.tokens()), (14_400, 30, 432_000));
+        let f = Flops::of(&m, &g);
+        // 4·N²·d·frames·layers, 4·T²·d·positions·layers and 4·(N·T)²·d·layers, by hand.
+        assert_eq!(f.spatial, 4.0 * 14_400f64.powi(2) * 5120.0 * 30.0 * 40.0);
+        assert!((f.spatial / 5.1e15 - 1.0).abs() < 0.01, "{}", f.spatial);
+        assert!((f.temporal / 0.0106e15 - 1.0).abs() < 0.01, "{}", f.temporal);
+        assert!((f.full_3d / 152.9e15 - 1.0).abs() < 0.01, "{}", f.full_3d);
+        // Linear layers: ~2 × parameters × tokens (the blocks hold most of the 14 B parameters).
+        let rough = 2.0 * m.params * g.tokens() as f64;
+        assert!(f.linear > 0.8 * rough && f.linear < rough, "{} vs {rough}", f.linear);
+        let own = Geometry::model(&m, 1280, 720, 81);
+        assert_eq!((own.tokens_per_frame, own.frames), (3_600, 21));
+    }
+
+    #[test]
+    fn unknown_models_are_named() {
+        assert!(model("sora").unwrap_err().contains("models: wan-14b, wan-1.3b"));
+    }
+}
