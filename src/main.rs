@@ -82,6 +82,9 @@ enum Command {
         /// Work folder (default rtl_out/<config>-synth/<die>/<instance>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write an SVG of the area per die, broken down by block instance, here.
+        #[arg(long, value_name = "FILE")]
+        area_svg: Option<PathBuf>,
     },
     /// Lint generated Verilog: Verilator -Wall and Yosys `hierarchy -check; proc; check -assert`.
     Lint {
@@ -332,8 +335,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gen { select, out } => gen_cmd(&select, out.as_deref()),
         Command::Sim { select, seed, die_top: true, .. } => die_top_cmd(&select, seed),
         Command::Sim { select, cycles, seed, trace, die_top: false } => sim_cmd(&select, cycles, seed, trace.as_deref()),
-        Command::Synth { select, top, clock_mhz, memories, abc, out } => {
-            synth_cmd(&select, top.as_deref(), clock_mhz, memories, abc, out.as_deref())
+        Command::Synth { select, top, clock_mhz, memories, abc, out, area_svg } => {
+            synth_cmd(&select, top.as_deref(), clock_mhz, memories, abc, out.as_deref(), area_svg.as_deref())
         }
         Command::Doc { block } => doc_cmd(&block),
         Command::Estimate { config, model, resolution, frames, steps, precision, split, pj_per_op, json, svg } => {
@@ -743,6 +746,7 @@ fn synth_cmd(
     memories: MemoryMapping,
     abc: AbcEffort,
     out: Option<&Path>,
+    area_svg: Option<&Path>,
 ) -> Result<()> {
     use vdx::flows::synth;
     let config = load_config(select.config.as_deref())?;
@@ -820,6 +824,7 @@ fn synth_cmd(
     // Claim every work folder first, so a refusal leaves all of them untouched.
     let targets: Vec<(PathBuf, Vec<String>)> = jobs.iter().map(|j| (j.work.clone(), writes(j))).collect();
     let claimed = generate::workdir::WorkDirs::claim(&targets)?;
+    let mut areas = Vec::new();
     for (j, work) in jobs.iter().zip(&claimed.dirs) {
         let files: Vec<PathBuf> = j.emitted.files.iter().map(|f| work.path().join(&f.name)).collect();
         for (f, path) in j.emitted.files.iter().zip(&files) {
@@ -846,6 +851,22 @@ fn synth_cmd(
             .with_context(|| format!("writing {}", json.display()))?;
         println!("reports in {}", work.path().display());
         work.finish(serde_json::json!({ "top": j.top, "clock_mhz": clock_mhz }))?;
+        for label in std::iter::once(&j.label).chain(&j.same_as) {
+            let (die, inst) = label.split_once('/').unwrap_or((label.as_str(), ""));
+            areas.push(vdx::flows::synth::picture::Area {
+                die: die.to_string(),
+                instance: inst.to_string(),
+                cells_um2: report.area_um2,
+                macros_um2: report.macro_area_um2,
+            });
+        }
+    }
+    if let Some(path) = area_svg {
+        let tmp = path.with_extension("vdx-tmp");
+        std::fs::write(&tmp, vdx::flows::synth::picture::area_svg(&config.name, &areas))
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+        println!("area picture written to {}", path.display());
     }
     Ok(())
 }

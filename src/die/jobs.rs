@@ -140,6 +140,30 @@ impl Ctx<'_, '_> {
         Ok(())
     }
 
+    /// Writes the command fields of block `inst` that its register map has.
+    fn command(&mut self, inst: &str, fields: &[(&str, u64)]) -> Result<(), JobError> {
+        for (f, v) in fields {
+            let name = format!("{inst}_cmd_{f}");
+            if self.top.regmap.find(&name).is_some() {
+                let r = self.host.set_value(&name, *v);
+                self.h(r)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Offers the command written to `inst` (the timed part starts with the first) and, with
+    /// `wait`, runs until the block has taken it.
+    fn go(&mut self, inst: &str, wait: bool) -> Result<(), JobError> {
+        let r = self.host.set_value(&format!("{inst}_cmd_go"), 1);
+        self.h(r)?;
+        if self.t_go == 0 {
+            self.t_go = self.host.cycle;
+        }
+        while wait && { let r = self.host.get_value(&format!("{inst}_cmd_pending")); self.h(r)? } == 1 {}
+        Ok(())
+    }
+
     fn module(&self, instance: &str) -> Module {
         self.top.units.iter().find(|u| u.0 == instance).map(|u| u.2.clone()).unwrap_or_else(|| unreachable!("instance {instance} is on the die"))
     }
@@ -193,18 +217,8 @@ fn gemm(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng, s
     let r = c.host.start_dma("spad_rd0", 0, acts.len() as u64);
     c.h(r)?;
     for cmd in &s.commands {
-        for (f, v) in [("m", cmd.m_minus_1), ("k", cmd.k_minus_1), ("n", cmd.n_minus_1), ("w4", u64::from(cmd.w4))] {
-            if c.top.regmap.find(&format!("{inst}_cmd_{f}")).is_some() {
-                let r = c.host.set_value(&format!("{inst}_cmd_{f}"), v);
-                c.h(r)?;
-            }
-        }
-        let r = c.host.set_value(&format!("{inst}_cmd_go"), 1);
-        c.h(r)?;
-        if c.t_go == 0 {
-            c.t_go = c.host.cycle;
-        }
-        while { let r = c.host.get_value(&format!("{inst}_cmd_pending")); c.h(r)? } == 1 {}
+        c.command(inst, &[("m", cmd.m_minus_1), ("k", cmd.k_minus_1), ("n", cmd.n_minus_1), ("w4", u64::from(cmd.w4))])?;
+        c.go(inst, true)?;
     }
     let ty = stream_type(&c.module(inst), "res");
     let per = ty.width().div_ceil(c.fabric) as usize;
@@ -252,17 +266,8 @@ fn spatial(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng
     let r = c.host.route("host_out", Some(&format!("{inst}_out")));
     c.h(r)?;
     for cmd in &s.commands {
-        let fields = [("rows", cmd.rows_minus_1), ("len", cmd.len_minus_1), ("causal", u64::from(cmd.causal)), ("q_pos", cmd.q_pos)];
-        for (f, val) in fields {
-            let r = c.host.set_value(&format!("{inst}_cmd_{f}"), val);
-            c.h(r)?;
-        }
-        let r = c.host.set_value(&format!("{inst}_cmd_go"), 1);
-        c.h(r)?;
-        if c.t_go == 0 {
-            c.t_go = c.host.cycle;
-        }
-        while { let r = c.host.get_value(&format!("{inst}_cmd_pending")); c.h(r)? } == 1 {}
+        c.command(inst, &[("rows", cmd.rows_minus_1), ("len", cmd.len_minus_1), ("causal", u64::from(cmd.causal)), ("q_pos", cmd.q_pos)])?;
+        c.go(inst, true)?;
     }
     let ty = stream_type(&m, "out");
     let per = ty.width().div_ceil(c.fabric) as usize;
@@ -360,10 +365,7 @@ fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRn
             ("window", u64::from(cmd.mask.window)),
             ("skip", cmd.mask.skip),
         ];
-        for (f, v) in fields {
-            let r = c.host.set_value(&format!("{inst}_cmd_{f}"), v);
-            c.h(r)?;
-        }
+        c.command(inst, &fields)?;
         if n == 0 {
             // The latent goes in (the timed part starts here), then the first pass.
             c.t_go = c.host.cycle;
@@ -376,8 +378,8 @@ fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRn
                 }
             }
         }
-        let r = c.host.set_value(&format!("{inst}_cmd_go"), 1);
-        c.h(r)?;
+        // The temporal timing starts with the latent's first word, set above.
+        c.go(inst, false)?;
         let want = outputs(&p, cmd, &buffer);
         let (beats, _) = c.collect(want.len() * per, 100_000)?;
         let got = from_fabric(&beats, out.width(), c.fabric);

@@ -220,14 +220,7 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
     }
     let die_top = match &plan.whole {
         Some(fabric) => {
-            let refs: Vec<crate::die::UnitRef<'_>> = plan
-                .units
-                .iter()
-                .zip(&modules)
-                .map(|(u, module)| crate::die::UnitRef { instance: &u.instance, block: u.block, module })
-                .collect();
-            let top = crate::die::build(&config.name, &plan.die, fabric, &refs)
-                .map_err(|e| GenError::Selection(format!("die {}: {e}", plan.die)))?;
+            let top = die_top_of(config, &plan.die, fabric, &plan.units, &modules)?;
             design.add_top(&top.module);
             let block_bits: u64 = modules.iter().map(|m| m.memory_bits()).sum();
             let macro_bits: u64 = top.srams.iter().map(|(_, s)| s.bits()).sum();
@@ -428,11 +421,21 @@ pub fn build_die_top(config: &DieConfig, die: &str) -> Result<crate::die::DieTop
     };
     let fabric = p.whole.clone().unwrap_or_default();
     let modules: Vec<crate::hdl::Module> = p.units.iter().map(|u| u.params.build()).collect::<Result<_, _>>()?;
-    let refs: Vec<crate::die::UnitRef<'_>> = p
-        .units
+    die_top_of(config, die, &fabric, &p.units, &modules)
+}
+
+/// The die top around `units`, whose built modules are `modules`.
+fn die_top_of(
+    config: &DieConfig,
+    die: &str,
+    fabric: &crate::config::Fabric,
+    units: &[Unit],
+    modules: &[crate::hdl::Module],
+) -> Result<crate::die::DieTop, GenError> {
+    let refs: Vec<crate::die::UnitRef<'_>> = units
         .iter()
-        .zip(&modules)
+        .zip(modules)
         .map(|(u, module)| crate::die::UnitRef { instance: &u.instance, block: u.block, module })
         .collect();
-    crate::die::build(&config.name, die, &fabric, &refs).map_err(|e| GenError::Selection(format!("die {die}: {e}")))
+    crate::die::build(&config.name, die, fabric, &refs).map_err(|e| GenError::Selection(format!("die {die}: {e}")))
 }

@@ -89,6 +89,7 @@ use std::process::{Command, Stdio};
 
 mod error;
 mod macros;
+pub mod picture;
 mod report;
 mod sta;
 mod stages;
