@@ -199,6 +199,20 @@ enum ConfigCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// `vdx gen` of one die of the default VDX-1 config (full size), in this process: wall time
+    /// per run (build, emit, flow files, the atomic write into a temporary folder) and the peak
+    /// resident memory.
+    Gen {
+        /// Die to generate.
+        #[arg(long, default_value = "compute0")]
+        die: String,
+        /// Runs (the figures are their best and median).
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+        /// JSON output file.
+        #[arg(long, default_value = "bench/results/gen.json")]
+        out: PathBuf,
+    },
     /// Statistics of the SGU's samples (golden model, default parameters): moments, chi-square,
     /// Kolmogorov-Smirnov, Anderson-Darling, tails; JSON and an SVG histogram.
     SguStats {
@@ -354,6 +368,7 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", load_config(config.as_deref())?.to_toml());
             Ok(())
         }
+        Command::Bench { command: BenchCommand::Gen { die, repeats, out } } => bench_gen(&die, repeats, &out),
         Command::Bench { command: BenchCommand::Cosim { cycles, repeats, out } } => {
             bench_cosim(cycles, repeats, &out)
         }
@@ -952,6 +967,58 @@ fn lint_cmd(root: &Path) -> Result<()> {
         bail!("lint found problems");
     }
     println!("lint clean: {distinct} distinct module(s) in {} folder(s), zero warnings", folders.len());
+    Ok(())
+}
+
+/// Peak resident set of this process in bytes (Linux `VmHWM`), if known.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn bench_gen(die: &str, repeats: usize, out: &Path) -> Result<()> {
+    if repeats == 0 {
+        bail!("--repeats 0 would measure nothing");
+    }
+    let config = DieConfig::default_config()?;
+    let mut seconds = Vec::new();
+    let mut files = 0;
+    for _ in 0..repeats {
+        let tmp = tempfile::tempdir().context("creating a scratch folder")?;
+        let t0 = std::time::Instant::now();
+        let plans = generate::plan(&config, &Selection { die: Some(die.to_string()), ..Selection::default() })?;
+        let outputs = plans.iter().map(|p| generate::build_die(&config, p, "")).collect::<Result<Vec<_>, _>>()?;
+        let dir = tmp.path().join(die);
+        let targets: Vec<_> = outputs.iter().map(|o| (o, dir.clone())).collect();
+        generate::write_dies(&config, &targets, None)?;
+        seconds.push(t0.elapsed().as_secs_f64());
+        files = outputs.iter().map(|o| o.files.len()).sum();
+    }
+    seconds.sort_by(f64::total_cmp);
+    let rss = peak_rss_bytes();
+    let body = serde_json::json!({
+        "config": config.name,
+        "die": die,
+        "files": files,
+        "runs": repeats,
+        "seconds_best": seconds[0],
+        "seconds_median": seconds[seconds.len() / 2],
+        "peak_rss_bytes": rss,
+        "targets": { "seconds": 2.0, "rss_bytes": 500u64 << 20 },
+    });
+    println!(
+        "vdx gen --die {die} (full-size VDX-1): {files} files, best {:.3} s, median {:.3} s of {repeats} runs; peak RSS {} MB (targets: < 2 s, < 500 MB)",
+        seconds[0],
+        seconds[seconds.len() / 2],
+        rss.map_or_else(|| "unknown".into(), |b| format!("{:.1}", b as f64 / 1e6))
+    );
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&body)? + "\n").with_context(|| format!("writing {}", out.display()))?;
+    println!("written to {}", out.display());
     Ok(())
 }
 

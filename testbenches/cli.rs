@@ -503,3 +503,13 @@ fn estimate_prints_the_reconciliation_and_writes_json_and_svg() {
     let (ok, _, stderr) = vdx(&["estimate", "--split", "10,10"], tmp.path());
     assert!(!ok && stderr.contains("one layer count per compute die"), "{stderr}");
 }
+
+#[test]
+fn bench_gen_writes_its_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = vdx(&["bench", "gen", "--repeats", "1", "--out", "g.json"], tmp.path());
+    assert!(ok && stdout.contains("vdx gen --die compute0"), "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("g.json")).unwrap()).unwrap();
+    assert!(json["files"].as_u64().unwrap() > 50, "{json}");
+    assert!(json["seconds_best"].as_f64().unwrap() > 0.0 && json["peak_rss_bytes"].as_u64().unwrap() > 0, "{json}");
+}
