@@ -48,7 +48,7 @@ fn is_clock_or_reset(name: &str) -> bool {
     name == crate::sim::CLOCK_PORT || name == crate::sim::RESET_PORT
 }
 
-/// The stem of a port name: without `_i`/`_o`/`_ni`.
+/// The stem of a port name: without its `_i` or `_o`.
 fn stem(port: &str) -> &str {
     port.strip_suffix("_i").or_else(|| port.strip_suffix("_o")).unwrap_or(port)
 }
