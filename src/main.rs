@@ -348,14 +348,36 @@ fn run(cli: Cli) -> Result<()> {
         Command::Blocks => blocks(),
         Command::Gen { select, out } => gen_cmd(&select, out.as_deref()),
         Command::Sim { select, seed, die_top: true, .. } => die_top_cmd(&select, seed),
-        Command::Sim { select, cycles, seed, trace, die_top: false } => sim_cmd(&select, cycles, seed, trace.as_deref()),
+        Command::Sim { select, cycles, seed, trace, die_top: false } => {
+            sim_cmd(&select, cycles, seed, trace.as_deref())
+        }
         Command::Synth { select, top, clock_mhz, memories, abc, out, area_svg } => {
             synth_cmd(&select, top.as_deref(), clock_mhz, memories, abc, out.as_deref(), area_svg.as_deref())
         }
         Command::Doc { block } => doc_cmd(&block),
-        Command::Estimate { config, model, resolution, frames, steps, precision, split, pj_per_op, json, svg } => {
-            estimate_cmd(config.as_deref(), &model, &resolution, frames, steps, precision, split.as_deref(), pj_per_op, json.as_deref(), svg.as_deref())
-        }
+        Command::Estimate {
+            config,
+            model,
+            resolution,
+            frames,
+            steps,
+            precision,
+            split,
+            pj_per_op,
+            json,
+            svg,
+        } => estimate_cmd(
+            config.as_deref(),
+            &model,
+            &resolution,
+            frames,
+            steps,
+            precision,
+            split.as_deref(),
+            pj_per_op,
+            json.as_deref(),
+            svg.as_deref(),
+        ),
         Command::Formal { select, depth, keep } => formal_cmd::run(
             &load_config(select.config.as_deref())?,
             &selection(&select),
@@ -551,9 +573,20 @@ fn gen_cmd(select: &SelectArgs, out: Option<&Path>) -> Result<()> {
                         t.srams.iter().map(|s| format!("{} {}", s.role, bytes_text(s.bits / 8))).collect();
                     let budget = t
                         .sram_budget_bits
-                        .map(|b| format!(" of a {} budget ({:.1}%)", bytes_text(b / 8), 100.0 * t.sram_bits as f64 / b as f64))
+                        .map(|b| {
+                            format!(
+                                " of a {} budget ({:.1}%)",
+                                bytes_text(b / 8),
+                                100.0 * t.sram_bits as f64 / b as f64
+                            )
+                        })
                         .unwrap_or_else(|| " (no budget set)".into());
-                    println!("  die top {}: SRAM {} ({}){budget}", t.top, bytes_text(t.sram_bits / 8), parts.join(", "));
+                    println!(
+                        "  die top {}: SRAM {} ({}){budget}",
+                        t.top,
+                        bytes_text(t.sram_bits / 8),
+                        parts.join(", ")
+                    );
                 }
                 if !unavailable.is_empty() {
                     println!("  not available yet (left out of the die top): {}", unavailable.join(", "));
@@ -581,19 +614,29 @@ fn estimate_cmd(
     let config = load_config(config)?;
     let model = models::model(model).map_err(anyhow::Error::msg)?;
     let Some(&(name, width, height)) = models::RESOLUTIONS.iter().find(|r| r.0 == resolution) else {
-        bail!("--resolution {resolution}: unknown; resolutions: {}", models::RESOLUTIONS.iter().map(|r| r.0).collect::<Vec<_>>().join(", "));
+        bail!(
+            "--resolution {resolution}: unknown; resolutions: {}",
+            models::RESOLUTIONS.iter().map(|r| r.0).collect::<Vec<_>>().join(", ")
+        );
     };
     if frames == 0 || steps == 0 {
         bail!("--frames and --steps must be at least 1");
     }
-    let dies = config.dies.iter().filter(|d| d.blocks.iter().any(|b| b.block == "systolic_ws")).count() as u64;
+    let dies =
+        config.dies.iter().filter(|d| d.blocks.iter().any(|b| b.block == "systolic_ws")).count() as u64;
     let split: Vec<u64> = match split {
         Some(text) => text
             .split(',')
-            .map(|x| x.trim().parse::<u64>().map_err(|_| anyhow::anyhow!("--split {text}: `{x}` is not a layer count")))
+            .map(|x| {
+                x.trim()
+                    .parse::<u64>()
+                    .map_err(|_| anyhow::anyhow!("--split {text}: `{x}` is not a layer count"))
+            })
             .collect::<Result<_>>()?,
         None if model.layers == 40 && dies == 3 => vec![10, 10, 20],
-        None if dies > 0 => (0..dies).map(|i| model.layers / dies + u64::from(i < model.layers % dies)).collect(),
+        None if dies > 0 => {
+            (0..dies).map(|i| model.layers / dies + u64::from(i < model.layers % dies)).collect()
+        }
         None => Vec::new(),
     };
     let precision = match precision {
@@ -601,7 +644,15 @@ fn estimate_cmd(
         PrecisionArg::W8a8 => Precision::W8a8,
         PrecisionArg::Schedule => Precision::Schedule,
     };
-    let workload = Workload { model, resolution: (name.to_string(), width, height), frames, steps, precision, split, pj_per_op };
+    let workload = Workload {
+        model,
+        resolution: (name.to_string(), width, height),
+        frames,
+        steps,
+        precision,
+        split,
+        pj_per_op,
+    };
     let e = estimate(&config, &workload).map_err(anyhow::Error::msg)?;
     print!("{}", e.report());
     // Each output is written whole to a temporary sibling and renamed into place.
@@ -988,8 +1039,10 @@ fn bench_gen(die: &str, repeats: usize, out: &Path) -> Result<()> {
     for _ in 0..repeats {
         let tmp = tempfile::tempdir().context("creating a scratch folder")?;
         let t0 = std::time::Instant::now();
-        let plans = generate::plan(&config, &Selection { die: Some(die.to_string()), ..Selection::default() })?;
-        let outputs = plans.iter().map(|p| generate::build_die(&config, p, "")).collect::<Result<Vec<_>, _>>()?;
+        let plans =
+            generate::plan(&config, &Selection { die: Some(die.to_string()), ..Selection::default() })?;
+        let outputs =
+            plans.iter().map(|p| generate::build_die(&config, p, "")).collect::<Result<Vec<_>, _>>()?;
         let dir = tmp.path().join(die);
         let targets: Vec<_> = outputs.iter().map(|o| (o, dir.clone())).collect();
         generate::write_dies(&config, &targets, None)?;
@@ -1017,7 +1070,8 @@ fn bench_gen(die: &str, repeats: usize, out: &Path) -> Result<()> {
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    std::fs::write(out, serde_json::to_string_pretty(&body)? + "\n").with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(out, serde_json::to_string_pretty(&body)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
     println!("written to {}", out.display());
     Ok(())
 }

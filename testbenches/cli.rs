@@ -462,16 +462,24 @@ fn bad_package_configs_name_the_problem_and_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let lane = "[dies.a.blocks.r]\nblock = 'xoshiro_lane'\n";
     let cases = [
-        ("no_blocks", format!("name = 'p'\nclock_mhz = 100.0\n[dies.empty]\n{lane}"), "dies.empty: the die has no blocks"),
+        (
+            "no_blocks",
+            format!("name = 'p'\nclock_mhz = 100.0\n[dies.empty]\n{lane}"),
+            "dies.empty: the die has no blocks",
+        ),
         ("clock", format!("name = 'p'\nclock_mhz = 0.0\n{lane}"), "clock_mhz: 0 is out of range"),
         (
             "unpaired",
-            format!("name = 'p'\nclock_mhz = 100.0\n{lane}[dies.a.blocks.l]\nblock = 'ucie_adapter'\n[dies.b.blocks.l]\nblock = 'ucie_adapter'\n"),
+            format!(
+                "name = 'p'\nclock_mhz = 100.0\n{lane}[dies.a.blocks.l]\nblock = 'ucie_adapter'\n[dies.b.blocks.l]\nblock = 'ucie_adapter'\n"
+            ),
             "dies.a.blocks.l: this UCIe adapter is in no link",
         ),
         (
             "budget",
-            format!("name = 'p'\nclock_mhz = 100.0\n[dies.a]\nscratchpad_kib = 64\nsram_budget_kib = 32\n{lane}"),
+            format!(
+                "name = 'p'\nclock_mhz = 100.0\n[dies.a]\nscratchpad_kib = 64\nsram_budget_kib = 32\n{lane}"
+            ),
             "dies.a.sram_budget_kib: the die holds 64 KiB of SRAM (scratchpad 64 KiB, weight SRAM 0 KiB, blocks' memories 0 KiB), over its budget of 32 KiB",
         ),
     ];
@@ -486,12 +494,22 @@ fn bad_package_configs_name_the_problem_and_write_nothing() {
 #[test]
 fn estimate_prints_the_reconciliation_and_writes_json_and_svg() {
     let tmp = tempfile::tempdir().unwrap();
-    let (ok, stdout, stderr) = vdx(&["estimate", "--model", "wan-14b", "--json", "e.json", "--svg", "e.svg"], tmp.path());
+    let (ok, stdout, stderr) =
+        vdx(&["estimate", "--model", "wan-14b", "--json", "e.json", "--svg", "e.svg"], tmp.path());
     assert!(ok, "{stderr}");
-    for want in ["14400 × 30 = 432000", "5.096 PFLOP", "152.882 PFLOP", "30.500 TFLOP per step", "10.000 PFLOP per forward", "Per step:", "effective TOPS"] {
+    for want in [
+        "14400 × 30 = 432000",
+        "5.096 PFLOP",
+        "152.882 PFLOP",
+        "30.500 TFLOP per step",
+        "10.000 PFLOP per forward",
+        "Per step:",
+        "effective TOPS",
+    ] {
         assert!(stdout.contains(want), "`{want}` missing from:\n{stdout}");
     }
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("e.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("e.json")).unwrap()).unwrap();
     assert_eq!(json["dies"].as_array().unwrap().len(), 3);
     assert!(json["step_seconds"][0].as_f64().unwrap() > 1.0, "a Wan-14B step is seconds long on 1 POPS");
     let svg = std::fs::read_to_string(tmp.path().join("e.svg")).unwrap();
@@ -509,7 +527,11 @@ fn bench_gen_writes_its_figures() {
     let tmp = tempfile::tempdir().unwrap();
     let (ok, stdout, stderr) = vdx(&["bench", "gen", "--repeats", "1", "--out", "g.json"], tmp.path());
     assert!(ok && stdout.contains("vdx gen --die compute0"), "{stdout}{stderr}");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("g.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("g.json")).unwrap()).unwrap();
     assert!(json["files"].as_u64().unwrap() > 50, "{json}");
-    assert!(json["seconds_best"].as_f64().unwrap() > 0.0 && json["peak_rss_bytes"].as_u64().unwrap() > 0, "{json}");
+    assert!(
+        json["seconds_best"].as_f64().unwrap() > 0.0 && json["peak_rss_bytes"].as_u64().unwrap() > 0,
+        "{json}"
+    );
 }

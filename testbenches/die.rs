@@ -29,7 +29,10 @@ fn tiny_package_elaborates_in_one_verilator_run() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let (ok, _, stderr) = common::vdx(&["gen", "--config", "configs/tiny.toml", "--out", tmp.path().to_str().unwrap()], std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
+    let (ok, _, stderr) = common::vdx(
+        &["gen", "--config", "configs/tiny.toml", "--out", tmp.path().to_str().unwrap()],
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+    );
     assert!(ok, "{stderr}");
     // Module names are global: the same name in two die folders is the same file.
     let mut files = std::collections::BTreeMap::new();
@@ -61,10 +64,13 @@ fn tiny_dies_run_every_job_end_to_end_against_the_golden_models() {
     if !common::verilator() {
         return;
     }
-    let reports = vdx::die::jobs::run(&tiny(), None, 2026, |r| eprintln!("{} {}: {} checks, {} cycles: {}", r.die, r.job, r.checks, r.cycles, r.detail))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let reports = vdx::die::jobs::run(&tiny(), None, 2026, |r| {
+        eprintln!("{} {}: {} checks, {} cycles: {}", r.die, r.job, r.checks, r.cycles, r.detail)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
     let jobs: Vec<(String, String)> = reports.iter().map(|r| (r.die.clone(), r.job.clone())).collect();
-    let want = [("compute0", "gemm"), ("compute0", "spatial"), ("compute0", "temporal"), ("utility", "noise")];
+    let want =
+        [("compute0", "gemm"), ("compute0", "spatial"), ("compute0", "temporal"), ("utility", "noise")];
     assert_eq!(jobs, want.map(|(d, j)| (d.to_string(), j.to_string())));
     for r in &reports {
         assert!(r.checks > 50, "{} {} compared only {} values", r.die, r.job, r.checks);
@@ -149,7 +155,9 @@ fn systemrdl_compiles_with_peakrdl_to_the_same_offsets() {
 
 #[test]
 fn csr_port_passes_cocotbext_axi_on_every_die_top() {
-    let Some(python) = common::venv_tool("cocotb-config", "cocotb cocotbext-axi").map(|p| p.with_file_name("python3")) else {
+    let Some(python) =
+        common::venv_tool("cocotb-config", "cocotb cocotbext-axi").map(|p| p.with_file_name("python3"))
+    else {
         return;
     };
     if !common::icarus() {
@@ -158,7 +166,8 @@ fn csr_port_passes_cocotbext_axi_on_every_die_top() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("tiny");
-    let (ok, _, stderr) = common::vdx(&["gen", "--config", "configs/tiny.toml", "--out", out.to_str().unwrap()], root);
+    let (ok, _, stderr) =
+        common::vdx(&["gen", "--config", "configs/tiny.toml", "--out", out.to_str().unwrap()], root);
     assert!(ok, "{stderr}");
     for die in ["compute0", "utility"] {
         let folder = out.join(die);
@@ -173,9 +182,11 @@ fn csr_port_passes_cocotbext_axi_on_every_die_top() {
             .current_dir(tmp.path())
             .output()
             .unwrap();
-        let log = format!("{}\n{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+        let log =
+            format!("{}\n{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
         assert!(run.status.success(), "{die}: {log}");
-        let xml = std::fs::read_to_string(build.join("results.xml")).unwrap_or_else(|e| panic!("{die}: no results ({e}): {log}"));
+        let xml = std::fs::read_to_string(build.join("results.xml"))
+            .unwrap_or_else(|e| panic!("{die}: no results ({e}): {log}"));
         let doc = roxmltree::Document::parse(&xml).unwrap();
         let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
         assert_eq!(cases.len(), 1, "{die}: {xml}");
@@ -197,22 +208,40 @@ fn the_estimates_cycle_terms_agree_with_die_co_simulation_within_5_percent() {
     let d = config.die("compute0").unwrap();
     let fabric = d.fabric.bits;
     let block = |name: &str| -> toml::Value {
-        toml::Value::Table(d.blocks.iter().find(|b| b.block == name).unwrap().elaborated.as_ref().unwrap().params_table())
+        toml::Value::Table(
+            d.blocks.iter().find(|b| b.block == name).unwrap().elaborated.as_ref().unwrap().params_table(),
+        )
     };
     let mesh: vdx::blocks::systolic::SystolicParams = block("systolic_ws").try_into().unwrap();
     let sae: vdx::blocks::attention::SpatialAttentionParams = block("spatial_attention").try_into().unwrap();
     let tae: vdx::blocks::temporal::TemporalAttentionParams = block("temporal_attention").try_into().unwrap();
     let cases = [
-        ("linear W8A8 48×32×32", Timed::Gemm(48, 32, 32, false), cycles::gemm(&mesh, fabric, 48, 32, 32, false)),
-        ("linear W4A8 48×24×40", Timed::Gemm(48, 24, 40, true), cycles::gemm(&mesh, fabric, 48, 24, 40, true)),
+        (
+            "linear W8A8 48×32×32",
+            Timed::Gemm(48, 32, 32, false),
+            cycles::gemm(&mesh, fabric, 48, 32, 32, false),
+        ),
+        (
+            "linear W4A8 48×24×40",
+            Timed::Gemm(48, 24, 40, true),
+            cycles::gemm(&mesh, fabric, 48, 24, 40, true),
+        ),
         ("spatial attention, 40 tokens", Timed::Spatial(40), cycles::spatial(&sae, fabric, 40, false)),
-        ("temporal attention, 8 frames × 8 positions", Timed::Temporal(8, 8), cycles::temporal(&tae, fabric, 8, 8, 1)),
+        (
+            "temporal attention, 8 frames × 8 positions",
+            Timed::Temporal(8, 8),
+            cycles::temporal(&tae, fabric, 8, 8, 1),
+        ),
     ];
     let mut table = String::new();
     for (name, job, predicted) in cases {
         let measured = timed(&config, "compute0", job, 5).unwrap_or_else(|e| panic!("{name}: {e}"));
         let err = (measured as f64 - predicted.total() as f64).abs() / measured as f64;
-        table.push_str(&format!("{name}: co-simulated {measured}, estimated {} ({:+.1}%)\n", predicted.total(), 100.0 * err));
+        table.push_str(&format!(
+            "{name}: co-simulated {measured}, estimated {} ({:+.1}%)\n",
+            predicted.total(),
+            100.0 * err
+        ));
         assert!(err <= 0.05, "{name}: the estimate is {:.1}% off:\n{table}", 100.0 * err);
     }
     eprintln!("{table}");

@@ -115,8 +115,11 @@ impl Bench {
             Prim::Up { narrow, .. } => {
                 self.gathering.push(beat);
                 if self.gathering.len() as u32 == self.prim.parts() {
-                    let word =
-                        self.gathering.drain(..).enumerate().fold(0u64, |w, (i, b)| w | b << (i as u32 * narrow));
+                    let word = self
+                        .gathering
+                        .drain(..)
+                        .enumerate()
+                        .fold(0u64, |w, (i, b)| w | b << (i as u32 * narrow));
                     self.expect.push_back(word & mask(ow));
                 }
             }
@@ -160,7 +163,8 @@ impl CycleModel for Bench {
                 Ok(1)
             };
         }
-        let in_fire = get(layout, inputs, "in_valid_i", false) == 1 && get(layout, outputs, "in_ready_o", true) == 1;
+        let in_fire =
+            get(layout, inputs, "in_valid_i", false) == 1 && get(layout, outputs, "in_ready_o", true) == 1;
         let out_valid = get(layout, outputs, "out_valid_o", true) == 1;
         let out_ready = get(layout, inputs, "out_ready_i", false) == 1;
         let out = payload(self.prim, layout, outputs, "out", true);
@@ -172,7 +176,9 @@ impl CycleModel for Bench {
         }
         if let Some(held) = self.stalled {
             if !out_valid || out != held {
-                return Err(format!("a stalled beat {held:#x} changed or vanished (valid {out_valid}, {out:#x})"));
+                return Err(format!(
+                    "a stalled beat {held:#x} changed or vanished (valid {out_valid}, {out:#x})"
+                ));
             }
         }
         if out_valid && out_ready {
@@ -235,7 +241,10 @@ fn exercise(sim: &mut dyn CycleSim, prim: Prim, cycles: u64, seed: u64) {
         Prim::Down { .. } => bench.delivered,
         _ => bench.taken,
     };
-    assert!(narrow_beats >= cycles - 2 * u64::from(prim.parts()) - 2, "{prim:?}: {narrow_beats} narrow beats in {cycles} cycles");
+    assert!(
+        narrow_beats >= cycles - 2 * u64::from(prim.parts()) - 2,
+        "{prim:?}: {narrow_beats} narrow beats in {cycles} cycles"
+    );
 }
 
 #[test]

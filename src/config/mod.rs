@@ -144,10 +144,7 @@ impl Fabric {
             if kib > MAX_MEMORY_KIB {
                 issues.push(format!("{at}.{field}: {kib} is out of range 0..={MAX_MEMORY_KIB}"));
             } else if f.bits % 8 == 0 && f.bits > 0 && (kib * 8192) % u64::from(f.bits) != 0 {
-                issues.push(format!(
-                    "{at}.{field}: {kib} KiB is not a whole number of {}-bit words",
-                    f.bits
-                ));
+                issues.push(format!("{at}.{field}: {kib} KiB is not a whole number of {}-bit words", f.bits));
             }
         }
         f
@@ -293,7 +290,9 @@ impl DieConfig {
                 let at = format!("dies.{die_name}.blocks.{inst}");
                 check_name(inst, &at, &mut issues);
                 if inst == "die" || inst == "host" || inst == "switch" {
-                    issues.push(format!("{at}: the instance name `{inst}` is taken by the die top's own files and registers"));
+                    issues.push(format!(
+                        "{at}: the instance name `{inst}` is taken by the die top's own files and registers"
+                    ));
                 }
                 if let Some(b) = elaborate_instance(inst, table, &at, &mut issues) {
                     blocks_out.push(b);
@@ -409,15 +408,20 @@ fn check_links(raw: &[RawLink], dies: &[Die], issues: &mut Vec<String>) -> Vec<L
             match adapters.iter().find(|(d, n, _)| d == die && n == inst) {
                 Some(a) => ends.push(a.clone()),
                 None if dies.iter().any(|d| d.name == die && d.blocks.iter().any(|b| b.instance == inst)) => {
-                    issues.push(format!("{at}: `{end}` is not a ucie_adapter; a link joins two UCIe adapters"))
+                    issues
+                        .push(format!("{at}: `{end}` is not a ucie_adapter; a link joins two UCIe adapters"))
                 }
                 None => {
                     let known: Vec<String> = adapters.iter().map(|(d, n, _)| format!("{d}.{n}")).collect();
                     issues.push(format!("{at}: no UCIe adapter `{end}`; adapters: {}", known.join(", ")))
                 }
             }
-            if let Some((_, _, first)) = used.iter().find(|(d, n, _)| Some((d.as_str(), n.as_str())) == end.split_once('.')) {
-                issues.push(format!("{at}: `{end}` is already an end of links[{first}]; an adapter has one link"));
+            if let Some((_, _, first)) =
+                used.iter().find(|(d, n, _)| Some((d.as_str(), n.as_str())) == end.split_once('.'))
+            {
+                issues.push(format!(
+                    "{at}: `{end}` is already an end of links[{first}]; an adapter has one link"
+                ));
             }
             if let Some((d, n)) = end.split_once('.') {
                 used.push((d.to_string(), n.to_string(), i));
@@ -429,7 +433,8 @@ fn check_links(raw: &[RawLink], dies: &[Die], issues: &mut Vec<String>) -> Vec<L
             }
             for k in LINK_MATCH {
                 if ta.get(k) != tb.get(k) {
-                    let show = |t: &toml::Table| t.get(k).map(|v| v.to_string()).unwrap_or_else(|| "?".into());
+                    let show =
+                        |t: &toml::Table| t.get(k).map(|v| v.to_string()).unwrap_or_else(|| "?".into());
                     issues.push(format!(
                         "links[{i}]: {k} differs between {da}.{na} ({}) and {db}.{nb} ({}); both ends of a link must agree",
                         show(ta),

@@ -93,15 +93,20 @@ fn ucie_adapters_must_pair_up_between_dies() {
     let e = parse_err(&two_dies_with_adapters("", 64));
     assert_eq!(e.issues.len(), 2, "{e}");
     assert!(e.issues[0].starts_with("dies.a.blocks.l: this UCIe adapter is in no link"), "{e}");
-    let ok = DieConfig::parse(&two_dies_with_adapters("[[links]]\na='a.l'\nb='b.l'\n", 64), "t.toml").unwrap();
+    let ok =
+        DieConfig::parse(&two_dies_with_adapters("[[links]]\na='a.l'\nb='b.l'\n", 64), "t.toml").unwrap();
     assert_eq!(ok.links, [Link { a: ("a".into(), "l".into()), b: ("b".into(), "l".into()) }]);
     let e = parse_err(&two_dies_with_adapters("[[links]]\na='a.l'\nb='b.l'\n", 32));
-    assert_eq!(e.issues, ["links[0]: bytes differs between a.l (64) and b.l (32); both ends of a link must agree"]);
+    assert_eq!(
+        e.issues,
+        ["links[0]: bytes differs between a.l (64) and b.l (32); both ends of a link must agree"]
+    );
     let e = parse_err(&two_dies_with_adapters("[[links]]\na='a.l'\nb='b.r'\n", 64));
     assert!(e.issues[0].contains("`b.r` is not a ucie_adapter"), "{e}");
     let e = parse_err(&two_dies_with_adapters("[[links]]\na='a.l'\nb='b.x'\n", 64));
     assert!(e.issues[0].contains("no UCIe adapter `b.x`; adapters: a.l, b.l"), "{e}");
-    let e = parse_err(&two_dies_with_adapters("[[links]]\na='a.l'\nb='b.l'\n[[links]]\na='a.l'\nb='b.l'\n", 64));
+    let e =
+        parse_err(&two_dies_with_adapters("[[links]]\na='a.l'\nb='b.l'\n[[links]]\na='a.l'\nb='b.l'\n", 64));
     assert!(e.issues.iter().any(|i| i.contains("is already an end of links[0]")), "{e}");
     let e = parse_err(&two_dies_with_adapters("[[links]]\na='a.l'\nb='a.l'\n", 64));
     assert!(e.issues.iter().any(|i| i.contains("both ends are on die a")), "{e}");
@@ -109,10 +114,17 @@ fn ucie_adapters_must_pair_up_between_dies() {
 
 #[test]
 fn fabric_fields_are_checked_with_their_paths() {
-    let e = parse_err("name='x'\nclock_mhz=100.0\n[dies.d]\nfabric_bits=12\nread_channels=9\nscratchpad_kib=3\n[dies.d.blocks.r]\nblock='xoshiro_lane'\n");
-    assert!(e.issues.contains(&"dies.d.fabric_bits: 12 must be a multiple of 8 in 8..=4096".to_string()), "{e}");
+    let e = parse_err(
+        "name='x'\nclock_mhz=100.0\n[dies.d]\nfabric_bits=12\nread_channels=9\nscratchpad_kib=3\n[dies.d.blocks.r]\nblock='xoshiro_lane'\n",
+    );
+    assert!(
+        e.issues.contains(&"dies.d.fabric_bits: 12 must be a multiple of 8 in 8..=4096".to_string()),
+        "{e}"
+    );
     assert!(e.issues.contains(&"dies.d.read_channels: 9 is out of range 1..=8".to_string()), "{e}");
-    let e = parse_err("name='x'\nclock_mhz=100.0\n[dies.d]\nfabric_bits=24\nscratchpad_kib=1\n[dies.d.blocks.r]\nblock='xoshiro_lane'\n");
+    let e = parse_err(
+        "name='x'\nclock_mhz=100.0\n[dies.d]\nfabric_bits=24\nscratchpad_kib=1\n[dies.d.blocks.r]\nblock='xoshiro_lane'\n",
+    );
     assert_eq!(e.issues, ["dies.d.scratchpad_kib: 1 KiB is not a whole number of 24-bit words"]);
     let e = parse_err("name='x'\nclock_mhz=0.0\n[dies.d.blocks.r]\nblock='xoshiro_lane'\n");
     assert_eq!(e.issues, ["clock_mhz: 0 is out of range (0, 10000]"]);

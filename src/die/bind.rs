@@ -39,7 +39,9 @@ pub fn binding(block: &str) -> Binding {
             read_port: Some(ReadPort { en: "rd_en_i", addr: "rd_addr_i", data: "rd_data_o" }),
             ..Binding::default()
         },
-        "timestep_cond" => Binding { sticky: &["load_range_error_o", "cond_range_error_o"], ..Binding::default() },
+        "timestep_cond" => {
+            Binding { sticky: &["load_range_error_o", "cond_range_error_o"], ..Binding::default() }
+        }
         _ => Binding::default(),
     }
 }

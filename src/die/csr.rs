@@ -23,7 +23,10 @@ use crate::hdl::{HdlError, Module, ModuleBuilder, Reset, Signal, cat};
 /// Builds the CSR slave for `map`.
 pub fn build(map: &RegMap) -> Result<Module, HdlError> {
     let m = ModuleBuilder::new("vdx_csr");
-    m.block("csr").param("map", &map.name).param("addr_bits", map.addr_bits).param("registers", map.values().map(|v| v.registers()).sum::<u32>());
+    m.block("csr")
+        .param("map", &map.name)
+        .param("addr_bits", map.addr_bits)
+        .param("registers", map.values().map(|v| v.registers()).sum::<u32>());
     let ab = map.addr_bits;
     let awaddr = m.input("s_axil_awaddr_i", ab);
     let awvalid = m.input("s_axil_awvalid_i", 1);
@@ -110,7 +113,10 @@ pub fn build(map: &RegMap) -> Result<Module, HdlError> {
                 let set = m.input(&format!("{}_set_i", v.name), v.width);
                 for (i, (q, (reg, offset, bits, _))) in words.iter().zip(&parts).enumerate() {
                     let lo = 32 * i as u32;
-                    let clear = write.and(&word_of(&awaddr, *offset, "c")).repeat(*bits).and(&wbits.slice(bits - 1, 0));
+                    let clear = write
+                        .and(&word_of(&awaddr, *offset, "c"))
+                        .repeat(*bits)
+                        .and(&wbits.slice(bits - 1, 0));
                     let next = q.and(&clear.not()).or(&set.slice(lo + bits - 1, lo));
                     m.next(q, &next.named(&format!("{reg}_next")));
                 }

@@ -17,7 +17,10 @@
 //! `vdx_rr_arbiter`: `n` requests, one grant per cycle, round-robin: the requester after the one
 //! granted last has the highest priority, so no requester waits more than `n - 1` grants.
 
-use crate::hdl::{HdlError, Module, ModuleBuilder, Reset, Signal, Stream, StreamConn, StreamType, cat, index_bits, stream_fifo};
+use crate::hdl::{
+    HdlError, Module, ModuleBuilder, Reset, Signal, Stream, StreamConn, StreamType, cat, index_bits,
+    stream_fifo,
+};
 
 /// Bits of a channel's word count.
 pub const COUNT_BITS: u32 = 32;

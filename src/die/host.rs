@@ -249,7 +249,10 @@ impl<'a> DieHost<'a> {
             None => 0,
             Some(s) => match self.sources.iter().position(|x| x == s) {
                 Some(i) => i as u64 + 1,
-                None => return self.fail(format!("no switch source `{s}`; sources: {}", self.sources.join(", "))),
+                None => {
+                    return self
+                        .fail(format!("no switch source `{s}`; sources: {}", self.sources.join(", ")));
+                }
             },
         };
         self.set_value(&format!("switch_route_{sink}"), code)
@@ -289,9 +292,11 @@ impl<'a> DieHost<'a> {
         self.route(chan, Some("host_in"))?;
         self.start_dma(chan, base, beats.len() as u64)?;
         self.send.extend(beats.iter().cloned());
-        self.run_until(&format!("loading {} beats through {chan}", beats.len()), 100 * beats.len() as u64 + 100, |h| {
-            h.send.is_empty()
-        })?;
+        self.run_until(
+            &format!("loading {} beats through {chan}", beats.len()),
+            100 * beats.len() as u64 + 100,
+            |h| h.send.is_empty(),
+        )?;
         let t0 = self.cycle;
         while self.get_value(&format!("{chan}_done"))? == 0 {
             if self.cycle - t0 > 1_000 {

@@ -122,7 +122,11 @@ impl Ctx<'_, '_> {
     }
 
     fn h<T>(&self, r: Result<T, HostError>) -> Result<T, JobError> {
-        r.map_err(|e| JobError::Failed { die: self.die.to_string(), job: self.job.to_string(), message: e.to_string() })
+        r.map_err(|e| JobError::Failed {
+            die: self.die.to_string(),
+            job: self.job.to_string(),
+            message: e.to_string(),
+        })
     }
 
     fn fab(&self, beats: &[Vec<u32>], width: u32) -> Vec<Vec<u32>> {
@@ -135,7 +139,9 @@ impl Ctx<'_, '_> {
         let role = if chan.starts_with("wsram") { "weight_sram" } else { "scratchpad" };
         let depth = self.top.srams.iter().find(|(r, _)| r == role).map(|(_, s)| s.depth).unwrap_or(0);
         if words as u64 > depth {
-            return self.fail(format!("{words} words do not fit the {role}'s {depth}: choose a smaller job or a larger memory"));
+            return self.fail(format!(
+                "{words} words do not fit the {role}'s {depth}: choose a smaller job or a larger memory"
+            ));
         }
         Ok(())
     }
@@ -160,15 +166,29 @@ impl Ctx<'_, '_> {
         if self.t_go == 0 {
             self.t_go = self.host.cycle;
         }
-        while wait && { let r = self.host.get_value(&format!("{inst}_cmd_pending")); self.h(r)? } == 1 {}
+        while wait && {
+            let r = self.host.get_value(&format!("{inst}_cmd_pending"));
+            self.h(r)?
+        } == 1
+        {}
         Ok(())
     }
 
     fn module(&self, instance: &str) -> Module {
-        self.top.units.iter().find(|u| u.0 == instance).map(|u| u.2.clone()).unwrap_or_else(|| unreachable!("instance {instance} is on the die"))
+        self.top
+            .units
+            .iter()
+            .find(|u| u.0 == instance)
+            .map(|u| u.2.clone())
+            .unwrap_or_else(|| unreachable!("instance {instance} is on the die"))
     }
 
-    fn expect_eq<T: PartialEq + std::fmt::Debug>(&mut self, got: T, want: T, what: &str) -> Result<(), JobError> {
+    fn expect_eq<T: PartialEq + std::fmt::Debug>(
+        &mut self,
+        got: T,
+        want: T,
+        what: &str,
+    ) -> Result<(), JobError> {
         if got != want {
             return self.fail(format!("{what}: got {got:?}, the golden model says {want:?}"));
         }
@@ -185,14 +205,24 @@ impl Ctx<'_, '_> {
     }
 }
 
-fn params<P: serde::de::DeserializeOwned>(config: &DieConfig, die: &str, instance: &str) -> Result<P, JobError> {
+fn params<P: serde::de::DeserializeOwned>(
+    config: &DieConfig,
+    die: &str,
+    instance: &str,
+) -> Result<P, JobError> {
     let d = config.die(die).map_err(|e| JobError::Build(e.to_string()))?;
     let b = d.blocks.iter().find(|b| b.instance == instance).and_then(|b| b.elaborated.as_ref());
     let Some(b) = b else { return Err(JobError::Build(format!("die {die}: no instance {instance}"))) };
     toml::Value::Table(b.params_table()).try_into().map_err(|e| JobError::Build(format!("{instance}: {e}")))
 }
 
-fn gemm(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng, shapes: &[(usize, usize, usize, bool)]) -> Result<String, JobError> {
+fn gemm(
+    c: &mut Ctx<'_, '_>,
+    config: &DieConfig,
+    inst: &str,
+    rng: &mut StdRng,
+    shapes: &[(usize, usize, usize, bool)],
+) -> Result<String, JobError> {
     use crate::blocks::systolic::SystolicParams;
     use crate::blocks::systolic::golden::{Gemm, streams};
     let p: SystolicParams = params(config, c.die, inst)?;
@@ -207,7 +237,9 @@ fn gemm(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng, s
     c.h(r)?;
     let r = c.host.load("spad_wr", 0, &acts);
     c.h(r)?;
-    for (sink, source) in [(format!("{inst}_wgt"), "wsram_rd"), (format!("{inst}_act"), "spad_rd0"), ("host_out".into(), "")] {
+    for (sink, source) in
+        [(format!("{inst}_wgt"), "wsram_rd"), (format!("{inst}_act"), "spad_rd0"), ("host_out".into(), "")]
+    {
         let src = if source.is_empty() { format!("{inst}_res") } else { source.to_string() };
         let r = c.host.route(&sink, Some(&src));
         c.h(r)?;
@@ -217,7 +249,10 @@ fn gemm(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng, s
     let r = c.host.start_dma("spad_rd0", 0, acts.len() as u64);
     c.h(r)?;
     for cmd in &s.commands {
-        c.command(inst, &[("m", cmd.m_minus_1), ("k", cmd.k_minus_1), ("n", cmd.n_minus_1), ("w4", u64::from(cmd.w4))])?;
+        c.command(
+            inst,
+            &[("m", cmd.m_minus_1), ("k", cmd.k_minus_1), ("n", cmd.n_minus_1), ("w4", u64::from(cmd.w4))],
+        )?;
         c.go(inst, true)?;
     }
     let ty = stream_type(&c.module(inst), "res");
@@ -229,23 +264,37 @@ fn gemm(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng, s
         let data_bits = lo;
         for word in 0..data_bits.div_ceil(32) {
             let width = (data_bits - 32 * word).min(32);
-            c.expect_eq(unpack(g, 32 * word, width), unpack(&w.data, 32 * word, width), &format!("result row {i} word {word}"))?;
+            c.expect_eq(
+                unpack(g, 32 * word, width),
+                unpack(&w.data, 32 * word, width),
+                &format!("result row {i} word {word}"),
+            )?;
         }
         c.expect_eq(unpack(g, hi, 1) == 1, w.last, &format!("result row {i} last"))?;
     }
-    let shown: Vec<String> =
-        shapes.iter().map(|(m, k, n, w4)| format!("{m}×{k}×{n} {}", if *w4 { "W4A8" } else { "W8A8" })).collect();
+    let shown: Vec<String> = shapes
+        .iter()
+        .map(|(m, k, n, w4)| format!("{m}×{k}×{n} {}", if *w4 { "W4A8" } else { "W8A8" }))
+        .collect();
     Ok(format!("{} GEMM(s) ({}), {} result rows", gemms.len(), shown.join(", "), got.len()))
 }
 
-fn spatial(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng, whole: Option<usize>) -> Result<String, JobError> {
+fn spatial(
+    c: &mut Ctx<'_, '_>,
+    config: &DieConfig,
+    inst: &str,
+    rng: &mut StdRng,
+    whole: Option<usize>,
+) -> Result<String, JobError> {
     use crate::blocks::attention::SpatialAttentionParams;
     use crate::blocks::attention::golden::{Job, streams};
     let p: SpatialAttentionParams = params(config, c.die, inst)?;
     let bq = p.bq as usize;
     let jobs: Vec<Job> = match whole {
         Some(n) => Job::whole(&p, n, false).iter().map(|j| j.with_operands(&p, rng)).collect(),
-        None => vec![Job::random(&p, rng, bq.min(6), 11, false, 0), Job::random(&p, rng, bq.min(5), 13, true, 3)],
+        None => {
+            vec![Job::random(&p, rng, bq.min(6), 11, false, 0), Job::random(&p, rng, bq.min(5), 13, true, 3)]
+        }
     };
     let s = streams(&p, &jobs);
     let m = c.module(inst);
@@ -256,7 +305,11 @@ fn spatial(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng
     c.fits("spad_wr", all.len())?;
     let r = c.host.load("spad_wr", 0, &all);
     c.h(r)?;
-    let bases = [("q", "spad_rd0", 0, q.len()), ("k", "spad_rd1", q.len(), k.len()), ("v", "spad_rd2", q.len() + k.len(), v.len())];
+    let bases = [
+        ("q", "spad_rd0", 0, q.len()),
+        ("k", "spad_rd1", q.len(), k.len()),
+        ("v", "spad_rd2", q.len() + k.len(), v.len()),
+    ];
     for (stream, chan, base, n) in bases {
         let r = c.host.route(&format!("{inst}_{stream}"), Some(chan));
         c.h(r)?;
@@ -266,7 +319,15 @@ fn spatial(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng
     let r = c.host.route("host_out", Some(&format!("{inst}_out")));
     c.h(r)?;
     for cmd in &s.commands {
-        c.command(inst, &[("rows", cmd.rows_minus_1), ("len", cmd.len_minus_1), ("causal", u64::from(cmd.causal)), ("q_pos", cmd.q_pos)])?;
+        c.command(
+            inst,
+            &[
+                ("rows", cmd.rows_minus_1),
+                ("len", cmd.len_minus_1),
+                ("causal", u64::from(cmd.causal)),
+                ("q_pos", cmd.q_pos),
+            ],
+        )?;
         c.go(inst, true)?;
     }
     let ty = stream_type(&m, "out");
@@ -277,14 +338,24 @@ fn spatial(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng
     let ow = p.out_width;
     for (i, (g, w)) in got.iter().zip(&s.out).enumerate() {
         for e in 0..(p.lanes * p.d) {
-            c.expect_eq(signed(g, e * ow, ow), signed(&w.data, e * ow, ow), &format!("output row {i} element {e}"))?;
+            c.expect_eq(
+                signed(g, e * ow, ow),
+                signed(&w.data, e * ow, ow),
+                &format!("output row {i} element {e}"),
+            )?;
         }
         c.expect_eq(unpack(g, last_at, 1) == 1, w.last, &format!("output row {i} last"))?;
     }
     Ok(format!("{} tile(s), {} query rows, {} output rows", jobs.len(), s.q.len(), got.len()))
 }
 
-fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRng, timed: Option<(usize, u64)>) -> Result<String, JobError> {
+fn temporal(
+    c: &mut Ctx<'_, '_>,
+    config: &DieConfig,
+    inst: &str,
+    rng: &mut StdRng,
+    timed: Option<(usize, u64)>,
+) -> Result<String, JobError> {
     use crate::blocks::latent::golden::{Beat, Buffer};
     use crate::blocks::temporal::TemporalAttentionParams;
     use crate::blocks::temporal::golden::{Command, Mask, outputs};
@@ -297,7 +368,8 @@ fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRn
             (pitch, (p.t_max as usize).min(5), 2 * u64::from(p.lanes), (pitch / 3).clamp(1, 2))
         }
     };
-    let mut cmds = vec![Command::frame_major(&p, frames, positions, heads, 0); if timed.is_some() { 1 } else { 2 }];
+    let mut cmds =
+        vec![Command::frame_major(&p, frames, positions, heads, 0); if timed.is_some() { 1 } else { 2 }];
     if let Some(c1) = cmds.get_mut(1) {
         c1.mask = Mask { causal: true, ..Mask::default() };
     }
@@ -313,7 +385,10 @@ fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRn
             let data: Vec<Vec<u64>> = (0..ww)
                 .map(|_| {
                     let bytes: Vec<u8> = (0..p.d).map(|_| rng.random()).collect();
-                    let mut word: Vec<u64> = bytes.chunks(8).map(|ch| ch.iter().rev().fold(0u64, |v, &b| v << 8 | u64::from(b))).collect();
+                    let mut word: Vec<u64> = bytes
+                        .chunks(8)
+                        .map(|ch| ch.iter().rev().fold(0u64, |v, &b| v << 8 | u64::from(b)))
+                        .collect();
                     word.resize(limbs, 0);
                     word
                 })
@@ -325,7 +400,10 @@ fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRn
                 match f.as_str() {
                     "token" => bits.put(&u64_words(token), *w),
                     "word" => bits.put(&u64_words(w0), *w),
-                    "keep" => bits.put(&u64_words(keep.iter().enumerate().fold(0, |a, (j, &k)| a | u64::from(k) << j)), *w),
+                    "keep" => bits.put(
+                        &u64_words(keep.iter().enumerate().fold(0, |a, (j, &k)| a | u64::from(k) << j)),
+                        *w,
+                    ),
                     _ => {
                         let each = w / ww as u32;
                         for word in &data {
@@ -372,7 +450,11 @@ fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRn
             let r = c.host.start_dma("spad_rd0", 0, fab.len() as u64);
             c.h(r)?;
             let t0 = c.host.cycle;
-            while { let r = c.host.get_value("spad_rd0_busy"); c.h(r)? } == 1 {
+            while {
+                let r = c.host.get_value("spad_rd0_busy");
+                c.h(r)?
+            } == 1
+            {
                 if c.host.cycle - t0 > 50_000 {
                     return c.fail("the latent never went into the engine's buffer".into());
                 }
@@ -389,11 +471,19 @@ fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRn
             for (ln, row) in w.data.iter().enumerate() {
                 for (ch, v) in row.iter().enumerate() {
                     let at = r("data").1 + ((ln * d + ch) as u32) * ow;
-                    c.expect_eq(signed(g, at, ow), *v, &format!("command {n} beat {i} lane {ln} channel {ch}"))?;
+                    c.expect_eq(
+                        signed(g, at, ow),
+                        *v,
+                        &format!("command {n} beat {i} lane {ln} channel {ch}"),
+                    )?;
                 }
             }
             let (fh, fl) = r("frame");
-            c.expect_eq(unpack(g, fl, fh - fl + 1) as usize, w.frame, &format!("command {n} beat {i} frame"))?;
+            c.expect_eq(
+                unpack(g, fl, fh - fl + 1) as usize,
+                w.frame,
+                &format!("command {n} beat {i} frame"),
+            )?;
             let (lh, ll) = r("lanes");
             let lanes = w.lanes.iter().enumerate().fold(0u64, |a, (j, &b)| a | u64::from(b) << j);
             c.expect_eq(unpack(g, ll, lh - ll + 1), lanes, &format!("command {n} beat {i} lanes"))?;
@@ -401,12 +491,23 @@ fn temporal(c: &mut Ctx<'_, '_>, config: &DieConfig, inst: &str, rng: &mut StdRn
         }
         total += got.len();
     }
-    let error = { let r = c.host.get_value(&format!("{inst}_error")); c.h(r)? };
+    let error = {
+        let r = c.host.get_value(&format!("{inst}_error"));
+        c.h(r)?
+    };
     c.expect_eq(error, 0, "the engine's error flag")?;
-    Ok(format!("{frames} frames × {positions} positions × {heads} head(s), full and causal, {total} output beats"))
+    Ok(format!(
+        "{frames} frames × {positions} positions × {heads} head(s), full and causal, {total} output beats"
+    ))
 }
 
-fn noise(c: &mut Ctx<'_, '_>, config: &DieConfig, sgu: &str, buf: &str, rng: &mut StdRng) -> Result<String, JobError> {
+fn noise(
+    c: &mut Ctx<'_, '_>,
+    config: &DieConfig,
+    sgu: &str,
+    buf: &str,
+    rng: &mut StdRng,
+) -> Result<String, JobError> {
     use crate::blocks::noise_buffer::NoiseBufferParams;
     use crate::blocks::sgu::SguParams;
     use crate::blocks::sgu::tb::SguModel;
@@ -433,12 +534,19 @@ fn noise(c: &mut Ctx<'_, '_>, config: &DieConfig, sgu: &str, buf: &str, rng: &mu
     let mut model = SguModel::seeded(&sp, seed);
     for bank in 0..2u64 {
         let t0 = c.host.cycle;
-        while { let r = c.host.get_value(&format!("{buf}_rd_valid")); c.h(r)? } == 0 {
+        while {
+            let r = c.host.get_value(&format!("{buf}_rd_valid"));
+            c.h(r)?
+        } == 0
+        {
             if c.host.cycle - t0 > 50_000 {
                 return c.fail(format!("bank {bank} never filled"));
             }
         }
-        let b = { let r = c.host.get_value(&format!("{buf}_rd_bank")); c.h(r)? };
+        let b = {
+            let r = c.host.get_value(&format!("{buf}_rd_bank"));
+            c.h(r)?
+        };
         c.expect_eq(b, bank, "the bank offered")?;
         let r = c.host.start_dma(&format!("{buf}_rd"), 0, words);
         c.h(r)?;
@@ -448,7 +556,11 @@ fn noise(c: &mut Ctx<'_, '_>, config: &DieConfig, sgu: &str, buf: &str, rng: &mu
             for (lane, pair) in model.next_transfer().iter().enumerate() {
                 for (k, v) in pair.iter().enumerate() {
                     let at = (lane * 2 + k) as u32 * sp.out_width;
-                    c.expect_eq(signed(g, at, sp.out_width), *v, &format!("bank {bank} word {i} lane {lane} sample {k}"))?;
+                    c.expect_eq(
+                        signed(g, at, sp.out_width),
+                        *v,
+                        &format!("bank {bank} word {i} lane {lane} sample {k}"),
+                    )?;
                 }
             }
         }
@@ -468,7 +580,8 @@ pub fn run(
 ) -> Result<Vec<JobReport>, JobError> {
     let mut out = Vec::new();
     for die in config.dies.iter().filter(|d| only.is_none_or(|o| o == d.name)) {
-        let top = crate::generate::build_die_top(config, &die.name).map_err(|e| JobError::Build(e.to_string()))?;
+        let top =
+            crate::generate::build_die_top(config, &die.name).map_err(|e| JobError::Build(e.to_string()))?;
         let find = |block: &str| top.units.iter().find(|u| u.1 == block).map(|u| u.0.clone());
         let jobs: Vec<(&'static str, Vec<String>)> = [
             ("gemm", vec![find("systolic_ws")]),
@@ -489,7 +602,16 @@ pub fn run(
             let mut host = DieHost::new(&mut dut, &top.regmap, &top.sources, die.fabric.bits);
             host.reset(3).map_err(|e| JobError::Build(e.to_string()))?;
             let mut rng = StdRng::seed_from_u64(seed ^ job.len() as u64);
-            let mut c = Ctx { t_go: 0, last_beat: 0, die: &die.name, job, top: &top, host: &mut host, fabric: die.fabric.bits, checks: 0 };
+            let mut c = Ctx {
+                t_go: 0,
+                last_beat: 0,
+                die: &die.name,
+                job,
+                top: &top,
+                host: &mut host,
+                fabric: die.fabric.bits,
+                checks: 0,
+            };
             let t0 = c.host.cycle;
             let detail = match job {
                 "gemm" => gemm(&mut c, config, &insts[0], &mut rng, &[(7, 10, 9, false), (5, 6, 3, true)])?,
@@ -497,7 +619,13 @@ pub fn run(
                 "temporal" => temporal(&mut c, config, &insts[0], &mut rng, None)?,
                 _ => noise(&mut c, config, &insts[0], &insts[1], &mut rng)?,
             };
-            let r = JobReport { die: die.name.clone(), job: job.to_string(), checks: c.checks, cycles: c.host.cycle - t0, detail };
+            let r = JobReport {
+                die: die.name.clone(),
+                job: job.to_string(),
+                checks: c.checks,
+                cycles: c.host.cycle - t0,
+                detail,
+            };
             report(&r);
             out.push(r);
         }
@@ -524,17 +652,32 @@ pub fn timed(config: &DieConfig, die: &str, job: Timed, seed: u64) -> Result<u64
     let d = config.die(die).map_err(|e| JobError::Build(e.to_string()))?;
     let top = crate::generate::build_die_top(config, die).map_err(|e| JobError::Build(e.to_string()))?;
     let find = |block: &str| {
-        top.units.iter().find(|u| u.1 == block).map(|u| u.0.clone()).ok_or_else(|| JobError::Build(format!("die {die} has no {block}")))
+        top.units
+            .iter()
+            .find(|u| u.1 == block)
+            .map(|u| u.0.clone())
+            .ok_or_else(|| JobError::Build(format!("die {die} has no {block}")))
     };
     let mut dut = VerilatorDut::build(&Design::single(&top.module).emit().sim_source(0))?;
     let mut host = DieHost::new(&mut dut, &top.regmap, &top.sources, d.fabric.bits);
     host.reset(3).map_err(|e| JobError::Build(e.to_string()))?;
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut c = Ctx { t_go: 0, last_beat: 0, die, job: "timed", top: &top, host: &mut host, fabric: d.fabric.bits, checks: 0 };
+    let mut c = Ctx {
+        t_go: 0,
+        last_beat: 0,
+        die,
+        job: "timed",
+        top: &top,
+        host: &mut host,
+        fabric: d.fabric.bits,
+        checks: 0,
+    };
     match job {
         Timed::Gemm(m, k, n, w4) => gemm(&mut c, config, &find("systolic_ws")?, &mut rng, &[(m, k, n, w4)])?,
         Timed::Spatial(n) => spatial(&mut c, config, &find("spatial_attention")?, &mut rng, Some(n))?,
-        Timed::Temporal(f, p) => temporal(&mut c, config, &find("temporal_attention")?, &mut rng, Some((f, p)))?,
+        Timed::Temporal(f, p) => {
+            temporal(&mut c, config, &find("temporal_attention")?, &mut rng, Some((f, p)))?
+        }
     };
     Ok(c.last_beat - c.t_go)
 }

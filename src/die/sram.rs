@@ -53,7 +53,11 @@ impl SramShape {
         let (a, w) = (self.addr_bits(), self.width);
         let name = self.name();
         let model = ModuleBuilder::new(&name);
-        model.block("sram").param("depth", self.depth).param("width", w).param("ports", if self.dual { "1r1w" } else { "1rw" });
+        model
+            .block("sram")
+            .param("depth", self.depth)
+            .param("width", w)
+            .param("ports", if self.dual { "1r1w" } else { "1rw" });
         let mem = model.memory("mem", w, self.depth.next_power_of_two());
         let bb = BlackBox::new(&name).clock("clk_i").reset_n("rst_ni");
         let bb = if self.dual {

@@ -66,27 +66,59 @@ fn plan(top: &str, fabric: &Fabric, units: &[UnitRef<'_>]) -> Result<Plan, DieEr
     let mut map = RegMap::new(top, CSR_ADDR_BITS);
     let mut sinks = vec!["host_out".to_string()];
     let mut sources = vec!["host_in".to_string()];
-    let spad = (fabric.scratchpad_kib > 0)
-        .then(|| SramShape { depth: fabric.words(fabric.scratchpad_kib), width: fabric.bits, dual: true });
-    let wsram = (fabric.weight_sram_kib > 0)
-        .then(|| SramShape { depth: fabric.words(fabric.weight_sram_kib), width: fabric.bits, dual: false });
+    let spad = (fabric.scratchpad_kib > 0).then(|| SramShape {
+        depth: fabric.words(fabric.scratchpad_kib),
+        width: fabric.bits,
+        dual: true,
+    });
+    let wsram = (fabric.weight_sram_kib > 0).then(|| SramShape {
+        depth: fabric.words(fabric.weight_sram_kib),
+        width: fabric.bits,
+        dual: false,
+    });
     map.group("die", "Whole-die status and performance counters.");
-    map.value("fabric_bits", 16, Access::Ro, u64::from(fabric.bits), "bits of a switch beat and a memory word");
+    map.value(
+        "fabric_bits",
+        16,
+        Access::Ro,
+        u64::from(fabric.bits),
+        "bits of a switch beat and a memory word",
+    );
     map.value("cycles", 64, Access::Ro, 0, "clock cycles since reset or the last perf_clear");
     map.value("perf_clear", 1, Access::Pulse, 0, "write 1 to zero the cycle and beat counters");
     if let Some(s) = spad {
-        dma_group(&mut map, "spad_wr", "Scratchpad write channel: switch sink spad_wr into the scratchpad.", s.addr_bits());
+        dma_group(
+            &mut map,
+            "spad_wr",
+            "Scratchpad write channel: switch sink spad_wr into the scratchpad.",
+            s.addr_bits(),
+        );
         sinks.push("spad_wr".into());
         for i in 0..fabric.read_channels {
             let name = format!("spad_rd{i}");
-            dma_group(&mut map, &name, "Scratchpad read channel: the scratchpad out of switch source of the same name.", s.addr_bits());
+            dma_group(
+                &mut map,
+                &name,
+                "Scratchpad read channel: the scratchpad out of switch source of the same name.",
+                s.addr_bits(),
+            );
             sources.push(name);
         }
     }
     if let Some(s) = wsram {
-        dma_group(&mut map, "wsram_wr", "Weight SRAM write channel (weight loading): switch sink wsram_wr into the weight SRAM.", s.addr_bits());
+        dma_group(
+            &mut map,
+            "wsram_wr",
+            "Weight SRAM write channel (weight loading): switch sink wsram_wr into the weight SRAM.",
+            s.addr_bits(),
+        );
         sinks.push("wsram_wr".into());
-        dma_group(&mut map, "wsram_rd", "Weight SRAM read channel: the weight SRAM out of switch source wsram_rd.", s.addr_bits());
+        dma_group(
+            &mut map,
+            "wsram_rd",
+            "Weight SRAM read channel: the weight SRAM out of switch source wsram_rd.",
+            s.addr_bits(),
+        );
         sources.push("wsram_rd".into());
     }
     let mut unit_plans = Vec::new();
@@ -130,10 +162,19 @@ fn plan(top: &str, fabric: &Fabric, units: &[UnitRef<'_>]) -> Result<Plan, DieEr
                         .ty
                         .fields()
                         .iter()
-                        .map(|(f, w)| map.value(&format!("cmd_{f}"), *w, Access::Rw, 0, &format!("command field `{f}`")))
+                        .map(|(f, w)| {
+                            map.value(&format!("cmd_{f}"), *w, Access::Rw, 0, &format!("command field `{f}`"))
+                        })
                         .collect();
-                    let go = map.value("cmd_go", 1, Access::Pulse, 0, "write 1 to offer the command (held until the block takes it)");
-                    let pending = map.value("cmd_pending", 1, Access::Ro, 0, "a command is offered and not yet taken");
+                    let go = map.value(
+                        "cmd_go",
+                        1,
+                        Access::Pulse,
+                        0,
+                        "write 1 to offer the command (held until the block takes it)",
+                    );
+                    let pending =
+                        map.value("cmd_pending", 1, Access::Ro, 0, "a command is offered and not yet taken");
                     cmd = Some((fields, go, pending));
                 } else {
                     let name = format!("{}_{}", u.instance, s.name);
@@ -163,16 +204,33 @@ fn plan(top: &str, fabric: &Fabric, units: &[UnitRef<'_>]) -> Result<Plan, DieEr
         if let Some(rp) = b.read_port {
             let width = u.module.ports().iter().find(|p| p.name == rp.addr).map(|p| p.width).unwrap_or(1);
             let name = format!("{}_rd", u.instance);
-            dma_group(&mut map, &name, &format!("Read channel of `{}`'s read port: out of switch source {name}.", u.instance), width);
+            dma_group(
+                &mut map,
+                &name,
+                &format!("Read channel of `{}`'s read port: out of switch source {name}.", u.instance),
+                width,
+            );
             sources.push(name);
         }
     }
     map.group("switch", "The stream switch: each sink takes the beats of the source its route names.");
     let rb = index_bits(sources.len() as u64 + 1);
     for s in &sinks {
-        map.value(&format!("route_{s}"), rb, Access::Rw, 0, &format!("source of sink `{s}`: 0 none, else a SRC_ constant"));
+        map.value(
+            &format!("route_{s}"),
+            rb,
+            Access::Rw,
+            0,
+            &format!("source of sink `{s}`: 0 none, else a SRC_ constant"),
+        );
     }
-    map.value("conflict", sinks.len() as u32, Access::Ro, 0, "bit j: sink j names a source a lower sink already takes (it gets nothing)");
+    map.value(
+        "conflict",
+        sinks.len() as u32,
+        Access::Ro,
+        0,
+        "bit j: sink j names a source a lower sink already takes (it gets nothing)",
+    );
     for s in &sinks {
         map.value(&format!("beats_{s}"), 32, Access::Ro, 0, &format!("beats sink `{s}` has taken"));
     }
@@ -191,7 +249,10 @@ fn plan(top: &str, fabric: &Fabric, units: &[UnitRef<'_>]) -> Result<Plan, DieEr
         }
     }
     if map.span() > 1 << CSR_ADDR_BITS {
-        return Err(DieError::Plan(format!("the register map needs {:#x} bytes, more than the CSR bus addresses", map.span())));
+        return Err(DieError::Plan(format!(
+            "the register map needs {:#x} bytes, more than the CSR bus addresses",
+            map.span()
+        )));
     }
     Ok(Plan { map, sinks, sources, units: unit_plans, spad, wsram })
 }
@@ -238,7 +299,12 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
     let mut hw_inputs: Vec<(String, Signal)> = Vec::new();
     let mut drives: BTreeMap<String, Signal> = BTreeMap::new();
     for p in ["awaddr", "awvalid", "wdata", "wstrb", "wvalid", "bready", "araddr", "arvalid", "rready"] {
-        let width = csr_module.ports().iter().find(|q| q.name == format!("s_axil_{p}_i")).map(|q| q.width).unwrap_or(1);
+        let width = csr_module
+            .ports()
+            .iter()
+            .find(|q| q.name == format!("s_axil_{p}_i"))
+            .map(|q| q.width)
+            .unwrap_or(1);
         hw_inputs.push((format!("s_axil_{p}_i"), m.input(&format!("s_axil_{p}_i"), width)));
     }
     for v in plan.map.values() {
@@ -264,11 +330,19 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
     // Switch-side wires: sinks get valid/data from the switch, sources get ready.
     let sink_valid: Vec<Signal> = plan.sinks.iter().map(|s| m.wire(&format!("{s}_sw_valid"), 1)).collect();
     let sink_data: Vec<Signal> = plan.sinks.iter().map(|s| m.wire(&format!("{s}_sw_data"), w)).collect();
-    let source_ready: Vec<Signal> = plan.sources.iter().map(|s| m.wire(&format!("{s}_sw_ready"), 1)).collect();
+    let source_ready: Vec<Signal> =
+        plan.sources.iter().map(|s| m.wire(&format!("{s}_sw_ready"), 1)).collect();
     let mut sinks: BTreeMap<String, SinkEnd> = BTreeMap::new();
     let mut sources: BTreeMap<String, SourceEnd> = BTreeMap::new();
-    let sink_ix = |name: &str| plan.sinks.iter().position(|s| s == name).unwrap_or_else(|| unreachable!("sink {name} is planned"));
-    let source_ix = |name: &str| plan.sources.iter().position(|s| s == name).unwrap_or_else(|| unreachable!("source {name} is planned"));
+    let sink_ix = |name: &str| {
+        plan.sinks.iter().position(|s| s == name).unwrap_or_else(|| unreachable!("sink {name} is planned"))
+    };
+    let source_ix = |name: &str| {
+        plan.sources
+            .iter()
+            .position(|s| s == name)
+            .unwrap_or_else(|| unreachable!("source {name} is planned"))
+    };
     let ty_w = StreamType::data(w);
 
     m.section("Host streams: the die's own way in and out of the switch.");
@@ -301,10 +375,19 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
         drive(&format!("{name}_done"), &u.output("done_o"));
         Ok((u, end))
     };
-    let read_chan = |name: &str, width: u32, addr_bits: u32, gnt: &Signal, rdata: &Signal| -> Result<(Instance, SourceEnd), DieError> {
+    let read_chan = |name: &str,
+                     width: u32,
+                     addr_bits: u32,
+                     gnt: &Signal,
+                     rdata: &Signal|
+     -> Result<(Instance, SourceEnd), DieError> {
         let chan = read_channel(width, addr_bits)?;
         let ty = StreamType::data(width);
-        let ready = if width == w { source_ready[source_ix(name)].clone() } else { m.wire(&format!("{name}_out_ready"), 1) };
+        let ready = if width == w {
+            source_ready[source_ix(name)].clone()
+        } else {
+            m.wire(&format!("{name}_out_ready"), 1)
+        };
         let inputs = [
             ("start_i", csr.out(&format!("{name}_start"))),
             ("base_i", csr.out(&format!("{name}_base"))),
@@ -421,14 +504,22 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
                 Some(PortUse::Edge) if p.dir == PortDir::Input => {
                     inputs.push((p.name.clone(), m.input(&format!("{}_{}", u.instance, p.name), p.width)));
                 }
-                Some(PortUse::Csr(v, _)) if p.dir == PortDir::Input => inputs.push((p.name.clone(), csr.out(v))),
+                Some(PortUse::Csr(v, _)) if p.dir == PortDir::Input => {
+                    inputs.push((p.name.clone(), csr.out(v)))
+                }
                 _ => {}
             }
         }
         // The command stream: CSR fields, held valid.
         let mut cmd_valid = None;
         if let Some((fields, go, _)) = &up.cmd {
-            let decl = u.module.streams().iter().find(|s| s.name == "cmd").cloned().unwrap_or_else(|| unreachable!("planned"));
+            let decl = u
+                .module
+                .streams()
+                .iter()
+                .find(|s| s.name == "cmd")
+                .cloned()
+                .unwrap_or_else(|| unreachable!("planned"));
             let valid = m.reg(&format!("{}_cmd_valid", u.instance), 1, Reset::Zero);
             let values: Vec<Signal> = fields.iter().map(|f| csr.out(f)).collect();
             let named: Vec<(&str, &Signal)> =
@@ -494,7 +585,13 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
         for (name, ready) in &readies {
             let end = format!("{}_{}", u.instance, name);
             let i = source_ix(&end);
-            let decl = u.module.streams().iter().find(|s| &s.name == name).cloned().unwrap_or_else(|| unreachable!("declared"));
+            let decl = u
+                .module
+                .streams()
+                .iter()
+                .find(|s| &s.name == name)
+                .cloned()
+                .unwrap_or_else(|| unreachable!("declared"));
             let down = stream_downsizer(&decl.ty, w)?;
             let out = inst.stream(name);
             let d = m.instance_streams(
@@ -528,7 +625,9 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
     }
 
     // The switch.
-    m.section("Stream switch: sink j takes source route_j - 1; a source goes to the lowest sink that names it.");
+    m.section(
+        "Stream switch: sink j takes source route_j - 1; a source goes to the lowest sink that names it.",
+    );
     let rb = index_bits(plan.sources.len() as u64 + 1);
     let ns = plan.sources.len();
     let mut taken_by_lower: Vec<Signal> = vec![m.lit(0, 1); ns];
@@ -570,6 +669,7 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
     drive("die_cycles", &cycles);
     drive("die_fabric_bits", &m.lit(u64::from(w), 16));
     let module = m.finish()?;
-    let units = units.iter().map(|u| (u.instance.to_string(), u.block.to_string(), u.module.clone())).collect();
+    let units =
+        units.iter().map(|u| (u.instance.to_string(), u.block.to_string(), u.module.clone())).collect();
     Ok(DieTop { module, regmap: plan.map, srams, sinks: plan.sinks, sources: plan.sources, units })
 }

@@ -129,9 +129,19 @@ pub fn cross(p: &SpatialAttentionParams, fabric: u32, queries: u64, keys: u64) -
     let bq = p.bq;
     let tiles = queries.div_ceil(bq);
     // Tiles repeat: time two and four of them and extrapolate.
-    let time = |t: u64| predict(p, &vec![Job::shape(bq as usize, keys as usize, false, 0); t as usize]).cycles;
-    let compute = if tiles <= 4 { time(tiles) } else { let (a, b) = (time(2), time(4)); b + (tiles - 4) * (b - a) / 2 };
+    let time =
+        |t: u64| predict(p, &vec![Job::shape(bq as usize, keys as usize, false, 0); t as usize]).cycles;
+    let compute = if tiles <= 4 {
+        time(tiles)
+    } else {
+        let (a, b) = (time(2), time(4));
+        b + (tiles - 4) * (b - a) / 2
+    };
     let blocks = tiles * keys.div_ceil(u64::from(p.bk));
-    let fabric = words(blocks * u64::from(p.d), p.lanes * p.bk * 8, fabric).max(words(queries, p.lanes * p.d * p.out_width + 1, fabric));
+    let fabric = words(blocks * u64::from(p.d), p.lanes * p.bk * 8, fabric).max(words(
+        queries,
+        p.lanes * p.d * p.out_width + 1,
+        fabric,
+    ));
     Cycles { compute, fabric }
 }

@@ -144,7 +144,8 @@ pub fn estimate(config: &DieConfig, w: &Workload) -> Result<Estimate, String> {
     let (_, width, height) = w.resolution;
     let g = Geometry::article(width, height, w.frames);
     let mg = Geometry::model(m, width, height, w.frames);
-    let compute: Vec<&Die> = config.dies.iter().filter(|d| d.blocks.iter().any(|b| b.block == "systolic_ws")).collect();
+    let compute: Vec<&Die> =
+        config.dies.iter().filter(|d| d.blocks.iter().any(|b| b.block == "systolic_ws")).collect();
     if compute.is_empty() {
         return Err(format!("config {}: no die has a systolic_ws to run the linear layers", config.name));
     }
@@ -176,7 +177,10 @@ pub fn estimate(config: &DieConfig, w: &Workload) -> Result<Estimate, String> {
             Some(sae) => {
                 peak_macs += sae.peak_macs() * u64::from(sae.lanes);
                 if u64::from(sae.d) != head_dim {
-                    return Err(format!("die {}: the SAE's d = {} is not {}'s head size {head_dim}", die.name, sae.d, m.name));
+                    return Err(format!(
+                        "die {}: the SAE's d = {} is not {}'s head size {head_dim}",
+                        die.name, sae.d, m.name
+                    ));
                 }
                 let passes = heads.div_ceil(u64::from(sae.lanes));
                 let one = cycles::spatial(&sae, fb, g.tokens_per_frame, false);
@@ -225,12 +229,17 @@ pub fn estimate(config: &DieConfig, w: &Workload) -> Result<Estimate, String> {
         .flat_map(|d| d.blocks.iter())
         .find(|b| b.block == "ucie_adapter")
         .and_then(|b| b.elaborated.as_ref())
-        .and_then(|e| toml::Value::Table(e.params_table()).try_into::<crate::blocks::ucie::UcieAdapterParams>().ok())
+        .and_then(|e| {
+            toml::Value::Table(e.params_table()).try_into::<crate::blocks::ucie::UcieAdapterParams>().ok()
+        })
         .map(|u| u.bandwidth(config.clock_mhz, crate::blocks::ucie::golden::PAYLOAD as u32).payload_gb_s)
         .unwrap_or(0.0);
     let boundary = n * d;
     let boundary_s = if link_gb_s > 0.0 { boundary as f64 / (link_gb_s * 1e9) } else { 0.0 };
-    let step = (seq(true) + boundary_s * (dies.len() as f64 - 1.0), seq(false) + boundary_s * (dies.len() as f64 - 1.0));
+    let step = (
+        seq(true) + boundary_s * (dies.len() as f64 - 1.0),
+        seq(false) + boundary_s * (dies.len() as f64 - 1.0),
+    );
     let step_p = (pipe(true).max(boundary_s), pipe(false).max(boundary_s));
     let clip_seq = w4_steps * step.0 + (steps - w4_steps) * step.1;
     let clip_pipe = clip(&pipe);

@@ -24,19 +24,41 @@ pub struct Model {
 /// Wan 2.1 (Wan team, "Wan: Open and Advanced Large-Scale Video Generative Models", 2025, model
 /// table): 14B and 1.3B.
 pub const MODELS: &[Model] = &[
-    Model { name: "wan-14b", layers: 40, dim: 5120, heads: 40, ffn: 13824, text_tokens: 512, params: 14e9, patch: 2 },
-    Model { name: "wan-1.3b", layers: 30, dim: 1536, heads: 12, ffn: 8960, text_tokens: 512, params: 1.3e9, patch: 2 },
+    Model {
+        name: "wan-14b",
+        layers: 40,
+        dim: 5120,
+        heads: 40,
+        ffn: 13824,
+        text_tokens: 512,
+        params: 14e9,
+        patch: 2,
+    },
+    Model {
+        name: "wan-1.3b",
+        layers: 30,
+        dim: 1536,
+        heads: 12,
+        ffn: 8960,
+        text_tokens: 512,
+        params: 1.3e9,
+        patch: 2,
+    },
 ];
 
 /// The model called `name`, or an error listing them.
 pub fn model(name: &str) -> Result<Model, String> {
     MODELS.iter().find(|m| m.name == name).copied().ok_or_else(|| {
-        format!("--model {name}: unknown; models: {}", MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "))
+        format!(
+            "--model {name}: unknown; models: {}",
+            MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+        )
     })
 }
 
 /// Video resolutions: `(name, width, height)`.
-pub const RESOLUTIONS: &[(&str, u64, u64)] = &[("480p", 832, 480), ("720p", 1280, 720), ("1080p", 1920, 1080)];
+pub const RESOLUTIONS: &[(&str, u64, u64)] =
+    &[("480p", 832, 480), ("720p", 1280, 720), ("1080p", 1920, 1080)];
 
 /// How one step's tokens are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

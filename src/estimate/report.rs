@@ -1,7 +1,7 @@
 //! The text of `vdx estimate` and its SVG of where a step's time goes.
 
-use super::{ARTICLE_DENOISE_SECONDS, Estimate, Precision};
 use super::models::{ARTICLE_FORWARD, ARTICLE_STEP};
+use super::{ARTICLE_DENOISE_SECONDS, Estimate, Precision};
 use std::fmt::Write;
 
 /// `x` with an SI prefix and three significant digits: `1.23 P`.
@@ -34,14 +34,31 @@ impl Estimate {
             self.dies.len(),
             self.peak_tops
         );
-        let _ = writeln!(s, "{}, {} video frames, {} steps, precision {}\n", w.resolution.0, w.frames, w.steps, format!("{:?}", w.precision).to_lowercase());
+        let _ = writeln!(
+            s,
+            "{}, {} video frames, {} steps, precision {}\n",
+            w.resolution.0,
+            w.frames,
+            w.steps,
+            format!("{:?}", w.precision).to_lowercase()
+        );
         let (g, mg, f, mf) = (&self.geometry, &self.model_geometry, &self.flops, &self.model_flops);
-        let _ = writeln!(s, "FLOP per step                 | article's geometry      | {}'s own geometry", m.name);
-        let _ = writeln!(s, "------------------------------|-------------------------|------------------------");
+        let _ = writeln!(
+            s,
+            "FLOP per step                 | article's geometry      | {}'s own geometry",
+            m.name
+        );
+        let _ =
+            writeln!(s, "------------------------------|-------------------------|------------------------");
         let row = |s: &mut String, name: &str, a: String, b: String| {
             let _ = writeln!(s, "{name:<30}| {a:<24}| {b}");
         };
-        row(&mut s, "tokens (per frame × frames)", format!("{} × {} = {}", g.tokens_per_frame, g.frames, g.tokens()), format!("{} × {} = {}", mg.tokens_per_frame, mg.frames, mg.tokens()));
+        row(
+            &mut s,
+            "tokens (per frame × frames)",
+            format!("{} × {} = {}", g.tokens_per_frame, g.frames, g.tokens()),
+            format!("{} × {} = {}", mg.tokens_per_frame, mg.frames, mg.tokens()),
+        );
         for (name, a, b) in [
             ("linear layers", f.linear, mf.linear),
             ("spatial attention (factored)", f.spatial, mf.spatial),
@@ -53,7 +70,8 @@ impl Estimate {
             row(&mut s, name, format!("{}FLOP", si(a)), format!("{}FLOP", si(b)));
         }
         if m.name == "wan-14b" && w.resolution.0 == "720p" {
-            let article: Vec<String> = ARTICLE_STEP.iter().map(|(n, v)| format!("{n} {}FLOP", si(*v))).collect();
+            let article: Vec<String> =
+                ARTICLE_STEP.iter().map(|(n, v)| format!("{n} {}FLOP", si(*v))).collect();
             let _ = writeln!(
                 s,
                 "\nThe article, same model and geometry:\n- its VDX-1 section: {} per step: {:.0}× below the \
@@ -75,7 +93,8 @@ impl Estimate {
         for d in &self.dies {
             let _ = writeln!(s, "\nDie {}: {} transformer blocks; per block:", d.die, d.layers);
             let _ = writeln!(s, "part                 | compute cycles | fabric cycles | bound   | time");
-            let _ = writeln!(s, "---------------------|----------------|---------------|---------|----------");
+            let _ =
+                writeln!(s, "---------------------|----------------|---------------|---------|----------");
             for (name, c) in [
                 ("linear, W4A8", d.linear_w4),
                 ("linear, W8A8", d.linear_w8),
@@ -83,7 +102,14 @@ impl Estimate {
                 ("cross-attention", d.cross),
                 ("temporal attention", d.temporal),
             ] {
-                let _ = writeln!(s, "{name:<21}| {:>14} | {:>13} | {:<7} | {}", c.compute, c.fabric, c.bound(), secs(c.total() as f64 / hz));
+                let _ = writeln!(
+                    s,
+                    "{name:<21}| {:>14} | {:>13} | {:<7} | {}",
+                    c.compute,
+                    c.fabric,
+                    c.bound(),
+                    secs(c.total() as f64 / hz)
+                );
             }
             let _ = writeln!(
                 s,
@@ -93,7 +119,11 @@ impl Estimate {
                 if d.weight_bytes <= d.weight_sram_bytes { "fit" } else { "do NOT fit" },
                 si(d.activation_bytes as f64),
                 si(d.scratchpad_bytes as f64),
-                if d.activation_bytes <= d.scratchpad_bytes { "fit" } else { "do NOT fit: they stream through HBM" }
+                if d.activation_bytes <= d.scratchpad_bytes {
+                    "fit"
+                } else {
+                    "do NOT fit: they stream through HBM"
+                }
             );
         }
         let (st, sp, cl) = (self.step_seconds, self.step_seconds_pipelined, self.clip_seconds);
@@ -105,7 +135,14 @@ impl Estimate {
             self.link_gb_s,
             secs(self.boundary_bytes as f64 / (self.link_gb_s.max(1e-9) * 1e9))
         );
-        let _ = writeln!(s, "Per step: {} at W4A8, {} at W8A8 with the dies in turn; {} / {} pipelined over micro-batches", secs(st.0), secs(st.1), secs(sp.0), secs(sp.1));
+        let _ = writeln!(
+            s,
+            "Per step: {} at W4A8, {} at W8A8 with the dies in turn; {} / {} pipelined over micro-batches",
+            secs(st.0),
+            secs(st.1),
+            secs(sp.0),
+            secs(sp.1)
+        );
         let _ = writeln!(
             s,
             "Denoising a clip ({} steps, {}): {} in turn, {} pipelined (the VAE decoder is not modelled)",
@@ -144,7 +181,10 @@ impl Estimate {
             .iter()
             .map(|d| {
                 let lin = if w4 { d.linear_w4 } else { d.linear_w8 };
-                let v = [lin, d.spatial, d.cross, d.temporal].iter().map(|c| d.layers as f64 * c.total() as f64 / hz).collect();
+                let v = [lin, d.spatial, d.cross, d.temporal]
+                    .iter()
+                    .map(|c| d.layers as f64 * c.total() as f64 / hz)
+                    .collect();
                 (d.die.clone(), v)
             })
             .collect();
@@ -152,7 +192,11 @@ impl Estimate {
         let (left, width, bar, gap) = (110.0, 600.0, 28.0, 14.0);
         let height = 70.0 + rows.len() as f64 * (bar + gap) + 40.0;
         let mut s = String::new();
-        let _ = writeln!(s, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">", left + width + 120.0);
+        let _ = writeln!(
+            s,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">",
+            left + width + 120.0
+        );
         let _ = writeln!(
             s,
             "<text x=\"10\" y=\"20\" font-size=\"14\">{} on {}: one denoising step, {} ({} per die, dies in turn)</text>",
@@ -167,15 +211,33 @@ impl Estimate {
             let mut x = left;
             for (k, t) in v.iter().enumerate() {
                 let wpx = width * t / max;
-                let _ = writeln!(s, "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{wpx:.1}\" height=\"{bar}\" fill=\"{}\"><title>{}: {}</title></rect>", colours[k], parts[k], secs(*t));
+                let _ = writeln!(
+                    s,
+                    "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{wpx:.1}\" height=\"{bar}\" fill=\"{}\"><title>{}: {}</title></rect>",
+                    colours[k],
+                    parts[k],
+                    secs(*t)
+                );
                 x += wpx;
             }
-            let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{}\">{}</text>", x + 6.0, y + bar * 0.65, secs(v.iter().sum()));
+            let _ = writeln!(
+                s,
+                "<text x=\"{:.1}\" y=\"{}\">{}</text>",
+                x + 6.0,
+                y + bar * 0.65,
+                secs(v.iter().sum())
+            );
         }
         let ly = 40.0 + rows.len() as f64 * (bar + gap) + 10.0;
         for (k, p) in parts.iter().enumerate() {
             let x = left + k as f64 * 150.0;
-            let _ = writeln!(s, "<rect x=\"{x}\" y=\"{ly}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{p}</text>", colours[k], x + 16.0, ly + 11.0);
+            let _ = writeln!(
+                s,
+                "<rect x=\"{x}\" y=\"{ly}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{p}</text>",
+                colours[k],
+                x + 16.0,
+                ly + 11.0
+            );
         }
         s.push_str("</svg>\n");
         s

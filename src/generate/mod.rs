@@ -11,8 +11,8 @@ use crate::config::{DieConfig, elaborate_instance};
 use crate::flows::files::{self, BlockFlow, ParamValue};
 use crate::hdl::{Design, Emitted, GENERATOR};
 use manifest::{
-    Clock, Manifest, ManifestBlock, ManifestDieTop, ManifestModule, ManifestPort, ManifestSram, ManifestUnavailable,
-    ResetInfo,
+    Clock, Manifest, ManifestBlock, ManifestDieTop, ManifestModule, ManifestPort, ManifestSram,
+    ManifestUnavailable, ResetInfo,
 };
 use std::path::{Path, PathBuf};
 pub use write::FolderOutput;
@@ -214,7 +214,8 @@ impl DieOutput {
 /// Builds and emits every unit of a plan, with its flow files and manifest (all in memory).
 pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<DieOutput, GenError> {
     let mut design = Design::new().with_prefix(prefix);
-    let modules: Vec<crate::hdl::Module> = plan.units.iter().map(|u| u.params.build()).collect::<Result<_, _>>()?;
+    let modules: Vec<crate::hdl::Module> =
+        plan.units.iter().map(|u| u.params.build()).collect::<Result<_, _>>()?;
     for m in &modules {
         design.add_top(m);
     }
@@ -300,7 +301,8 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
         let t = emitted.tops.last().unwrap_or_else(|| unreachable!("the die top was added last"));
         let generator = GENERATOR;
         let mut flow_names = std::collections::BTreeMap::new();
-        let params: Vec<(String, ParamValue)> = t.params.iter().map(|(k, v)| (k.clone(), ParamValue::parse(v))).collect();
+        let params: Vec<(String, ParamValue)> =
+            t.params.iter().map(|(k, v)| (k.clone(), ParamValue::parse(v))).collect();
         let flow = BlockFlow {
             config: &config.name,
             die: &plan.die,
@@ -316,7 +318,11 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
         let d = DIE_TOP_FILES;
         let texts = [
             ("filelist", format!("{d}.f"), files::filelist(&flow)),
-            ("sim_filelist", format!("{d}.sim.f"), t.sim_models.iter().chain(&t.files).map(|f| format!("{f}\n")).collect()),
+            (
+                "sim_filelist",
+                format!("{d}.sim.f"),
+                t.sim_models.iter().chain(&t.files).map(|f| format!("{f}\n")).collect(),
+            ),
             ("fusesoc", format!("{d}.core"), files::fusesoc_core(&flow)),
             ("sdc", format!("{d}.sdc"), files::sdc(&flow)),
             ("orfs", format!("{d}.config.mk"), files::orfs_config(&flow)),
@@ -326,7 +332,9 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
             (
                 "regs_json",
                 format!("{d}.regs.json"),
-                serde_json::to_string_pretty(&top.regmap).unwrap_or_else(|e| unreachable!("a map serializes: {e}")) + "\n",
+                serde_json::to_string_pretty(&top.regmap)
+                    .unwrap_or_else(|e| unreachable!("a map serializes: {e}"))
+                    + "\n",
             ),
         ];
         for (kind, name, text) in texts {
@@ -420,7 +428,8 @@ pub fn build_die_top(config: &DieConfig, die: &str) -> Result<crate::die::DieTop
         return Err(GenError::Selection(format!("die {die} has nothing to generate")));
     };
     let fabric = p.whole.clone().unwrap_or_default();
-    let modules: Vec<crate::hdl::Module> = p.units.iter().map(|u| u.params.build()).collect::<Result<_, _>>()?;
+    let modules: Vec<crate::hdl::Module> =
+        p.units.iter().map(|u| u.params.build()).collect::<Result<_, _>>()?;
     die_top_of(config, die, &fabric, &p.units, &modules)
 }
 
@@ -437,5 +446,6 @@ fn die_top_of(
         .zip(modules)
         .map(|(u, module)| crate::die::UnitRef { instance: &u.instance, block: u.block, module })
         .collect();
-    crate::die::build(&config.name, die, fabric, &refs).map_err(|e| GenError::Selection(format!("die {die}: {e}")))
+    crate::die::build(&config.name, die, fabric, &refs)
+        .map_err(|e| GenError::Selection(format!("die {die}: {e}")))
 }

@@ -1679,12 +1679,8 @@ impl Module {
             }
             let own: u64 = m.0.mems.iter().map(|x| x.depth * u64::from(x.width)).sum();
             let model = m.model().map(|x| walk(x, cache)).unwrap_or(0);
-            let below: u64 = m
-                .0
-                .insts
-                .iter()
-                .map(|i| u64::from(i.count.unwrap_or(1)) * walk(&i.module, cache))
-                .sum();
+            let below: u64 =
+                m.0.insts.iter().map(|i| u64::from(i.count.unwrap_or(1)) * walk(&i.module, cache)).sum();
             let total = own + model + below;
             cache.insert(key, total);
             total

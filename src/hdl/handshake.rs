@@ -83,7 +83,10 @@ pub fn stream_fifo(ty: &StreamType, depth: u32) -> Result<Module, HdlError> {
     let input = m.sink("in", ty);
     let out = m.source("out", ty);
     if !(2..=64).contains(&depth) || !depth.is_power_of_two() {
-        m.issue(std::panic::Location::caller(), format!("stream_fifo: depth {depth} must be a power of two in 2..=64"));
+        m.issue(
+            std::panic::Location::caller(),
+            format!("stream_fifo: depth {depth} must be a power of two in 2..=64"),
+        );
         return m.finish();
     }
     let ab = super::bits::index_bits(u64::from(depth));

@@ -96,8 +96,8 @@ pub use emit::{
 };
 pub use files::{SimSource, VERILATOR_CONTROL_SUFFIX, VerilogFile};
 pub use handshake::{skid_buffer, stream_fifo, stream_register};
-pub use width::{stream_downsizer, stream_upsizer};
 pub use stream::{Sink, Source, Stream, StreamConn, StreamPort, StreamType};
+pub use width::{stream_downsizer, stream_upsizer};
 
 /// Direction of a module port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -16,8 +16,10 @@ pub struct Area {
     pub macros_um2: f64,
 }
 
-const COLOURS: [&str; 10] =
-    ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+const COLOURS: [&str; 10] = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+    "#bab0ac",
+];
 
 /// The picture for `areas` of config `config`.
 pub fn area_svg(config: &str, areas: &[Area]) -> String {
@@ -33,7 +35,8 @@ pub fn area_svg(config: &str, areas: &[Area]) -> String {
         v.dedup();
         v
     };
-    let total = |d: &str| areas.iter().filter(|a| a.die == d).map(|a| a.cells_um2 + a.macros_um2).sum::<f64>();
+    let total =
+        |d: &str| areas.iter().filter(|a| a.die == d).map(|a| a.cells_um2 + a.macros_um2).sum::<f64>();
     let max = dies.iter().map(|d| total(d)).fold(0.0, f64::max).max(1e-9);
     let (left, width, bar, gap) = (110.0, 620.0, 28.0, 14.0);
     let legend_rows = instances.len().div_ceil(4) as f64;
@@ -70,12 +73,21 @@ pub fn area_svg(config: &str, areas: &[Area]) -> String {
                     um2 / 1e6
                 );
                 if hatched {
-                    let _ = writeln!(s, "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar}\" fill=\"url(#hatch)\"/>");
+                    let _ = writeln!(
+                        s,
+                        "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar}\" fill=\"url(#hatch)\"/>"
+                    );
                 }
                 x += w;
             }
         }
-        let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{}\">{:.3} mm²</text>", x + 6.0, y + bar * 0.65, total(d) / 1e6);
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{}\">{:.3} mm²</text>",
+            x + 6.0,
+            y + bar * 0.65,
+            total(d) / 1e6
+        );
     }
     let ly = 35.0 + dies.len() as f64 * (bar + gap) + 6.0;
     for (k, inst) in instances.iter().enumerate() {
@@ -99,9 +111,22 @@ mod tests {
 
     #[test]
     fn one_bar_per_die_and_a_segment_per_instance_part() {
-        let a = |die: &str, inst: &str, c: f64, m: f64| Area { die: die.into(), instance: inst.into(), cells_um2: c, macros_um2: m };
+        let a = |die: &str, inst: &str, c: f64, m: f64| Area {
+            die: die.into(),
+            instance: inst.into(),
+            cells_um2: c,
+            macros_um2: m,
+        };
         // Instances come in synthesis order: an instance shared by two dies is reported for both.
-        let svg = area_svg("t", &[a("d0", "d2d", 1e6, 3e6), a("d1", "d2d", 1e6, 3e6), a("d0", "mesh", 2e6, 0.0), a("d1", "sgu", 5e5, 0.0)]);
+        let svg = area_svg(
+            "t",
+            &[
+                a("d0", "d2d", 1e6, 3e6),
+                a("d1", "d2d", 1e6, 3e6),
+                a("d0", "mesh", 2e6, 0.0),
+                a("d1", "sgu", 5e5, 0.0),
+            ],
+        );
         assert_eq!(svg.matches("<title>").count(), 6, "{svg}");
         assert_eq!(svg.matches("mm²</text>").count(), 2, "one bar per die: {svg}");
         assert!(svg.contains("6.000 mm²") && svg.contains("4.500 mm²"), "{svg}");
