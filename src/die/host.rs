@@ -143,6 +143,20 @@ impl<'a> DieHost<'a> {
         self.set("rst_ni", 1)
     }
 
+    /// Ticks until output `port` is 1 in a cycle (the handshake happened at its edge), failing
+    /// with `what` once [`AXI_TIMEOUT`] cycles have passed since `t0`.
+    fn tick_until(&mut self, port: &str, t0: u64, what: impl Fn() -> String) -> Result<(), HostError> {
+        loop {
+            self.tick()?;
+            if self.out(port)? == 1 {
+                return Ok(());
+            }
+            if self.cycle - t0 > AXI_TIMEOUT {
+                return self.fail(what());
+            }
+        }
+    }
+
     /// One AXI4-Lite write of `data` at byte offset `addr`; returns `bresp`.
     pub fn axi_write(&mut self, addr: u32, data: u32) -> Result<u64, HostError> {
         self.set("s_axil_awaddr_i", u64::from(addr))?;
@@ -151,27 +165,11 @@ impl<'a> DieHost<'a> {
         self.set("s_axil_awvalid_i", 1)?;
         self.set("s_axil_wvalid_i", 1)?;
         let t0 = self.cycle;
-        loop {
-            self.tick()?;
-            if self.out("s_axil_awready_o")? == 1 {
-                break;
-            }
-            if self.cycle - t0 > AXI_TIMEOUT {
-                return self.fail(format!("write to {addr:#x}: awready never came"));
-            }
-        }
+        self.tick_until("s_axil_awready_o", t0, || format!("write to {addr:#x}: awready never came"))?;
         self.set("s_axil_awvalid_i", 0)?;
         self.set("s_axil_wvalid_i", 0)?;
         self.set("s_axil_bready_i", 1)?;
-        loop {
-            self.tick()?;
-            if self.out("s_axil_bvalid_o")? == 1 {
-                break;
-            }
-            if self.cycle - t0 > AXI_TIMEOUT {
-                return self.fail(format!("write to {addr:#x}: no response"));
-            }
-        }
+        self.tick_until("s_axil_bvalid_o", t0, || format!("write to {addr:#x}: no response"))?;
         let resp = self.out("s_axil_bresp_o")?;
         self.set("s_axil_bready_i", 0)?;
         Ok(resp)
@@ -182,26 +180,10 @@ impl<'a> DieHost<'a> {
         self.set("s_axil_araddr_i", u64::from(addr))?;
         self.set("s_axil_arvalid_i", 1)?;
         let t0 = self.cycle;
-        loop {
-            self.tick()?;
-            if self.out("s_axil_arready_o")? == 1 {
-                break;
-            }
-            if self.cycle - t0 > AXI_TIMEOUT {
-                return self.fail(format!("read of {addr:#x}: arready never came"));
-            }
-        }
+        self.tick_until("s_axil_arready_o", t0, || format!("read of {addr:#x}: arready never came"))?;
         self.set("s_axil_arvalid_i", 0)?;
         self.set("s_axil_rready_i", 1)?;
-        loop {
-            self.tick()?;
-            if self.out("s_axil_rvalid_o")? == 1 {
-                break;
-            }
-            if self.cycle - t0 > AXI_TIMEOUT {
-                return self.fail(format!("read of {addr:#x}: no data"));
-            }
-        }
+        self.tick_until("s_axil_rvalid_o", t0, || format!("read of {addr:#x}: no data"))?;
         let data = self.out("s_axil_rdata_o")? as u32;
         let resp = self.out("s_axil_rresp_o")?;
         self.set("s_axil_rready_i", 0)?;
