@@ -269,6 +269,29 @@ struct SinkEnd {
     ready: Signal,
 }
 
+/// Cuts `stream` into `w`-bit switch beats through a downsizer `u_<name>_down`: drives
+/// `ready_in` (the producer's ready) from it and gives the switch its side, which sees
+/// `switch_ready`.
+fn downsize(
+    m: &ModuleBuilder,
+    name: &str,
+    stream: &Stream,
+    ready_in: &Signal,
+    switch_ready: &Signal,
+    w: u32,
+) -> Result<SourceEnd, DieError> {
+    let down = stream_downsizer(stream.ty(), w)?;
+    let d = m.instance_streams(
+        &format!("u_{name}_down"),
+        &down,
+        &[],
+        &[("in", StreamConn::Feed(stream)), ("out", StreamConn::Ready(switch_ready))],
+    );
+    m.drive(ready_in, &d.ready("in"));
+    let s = d.stream("out");
+    Ok(SourceEnd { valid: s.valid().clone(), data: s.data() })
+}
+
 struct Csr {
     inst: Instance,
 }
@@ -382,7 +405,6 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
                      rdata: &Signal|
      -> Result<(Instance, SourceEnd), DieError> {
         let chan = read_channel(width, addr_bits)?;
-        let ty = StreamType::data(width);
         let ready = if width == w {
             source_ready[source_ix(name)].clone()
         } else {
@@ -402,16 +424,7 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
         let end = if width == w {
             SourceEnd { valid: out.valid().clone(), data: out.data() }
         } else {
-            let down = stream_downsizer(&ty, w)?;
-            let d = m.instance_streams(
-                &format!("u_{name}_down"),
-                &down,
-                &[],
-                &[("in", StreamConn::Feed(&out)), ("out", StreamConn::Ready(&source_ready[i]))],
-            );
-            m.drive(&ready, &d.ready("in"));
-            let s = d.stream("out");
-            SourceEnd { valid: s.valid().clone(), data: s.data() }
+            downsize(&m, name, &out, &ready, &source_ready[i], w)?
         };
         drive(&format!("{name}_busy"), &u.output("busy_o"));
         drive(&format!("{name}_done"), &u.output("done_o"));
@@ -528,7 +541,7 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
             cmd_valid = Some((valid, csr.out(go)));
         }
         // Endpoint streams: upsizers in front of sinks, ready wires for sources.
-        let mut source_readies: Vec<(String, Signal)> = Vec::new();
+        let mut sink_readies: Vec<(String, Signal)> = Vec::new();
         for s in u.module.streams() {
             if s.name == "cmd" && s.dir == PortDir::Input || up.binding.edge {
                 continue;
@@ -548,7 +561,7 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
                     );
                     sinks.insert(end.clone(), SinkEnd { valid: sink_valid[j].clone(), ready: x.ready("in") });
                     feeds.push((s.name.clone(), x.stream("out")));
-                    source_readies.push((s.name.clone(), ready));
+                    sink_readies.push((s.name.clone(), ready));
                 }
                 PortDir::Output => {
                     let ready = m.wire(&format!("{end}_ready"), 1);
@@ -572,7 +585,7 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
             .collect();
         let refs: Vec<(&str, &Signal)> = inputs.iter().map(|(p, s)| (p.as_str(), s)).collect();
         let inst = m.instance_streams(&format!("u_{}", u.instance), u.module, &refs, &conns);
-        for (name, ready) in &source_readies {
+        for (name, ready) in &sink_readies {
             m.drive(ready, &inst.ready(name));
         }
         if let Some((valid, go)) = cmd_valid {
@@ -585,24 +598,8 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
         for (name, ready) in &readies {
             let end = format!("{}_{}", u.instance, name);
             let i = source_ix(&end);
-            let decl = u
-                .module
-                .streams()
-                .iter()
-                .find(|s| &s.name == name)
-                .cloned()
-                .unwrap_or_else(|| unreachable!("declared"));
-            let down = stream_downsizer(&decl.ty, w)?;
-            let out = inst.stream(name);
-            let d = m.instance_streams(
-                &format!("u_{end}_down"),
-                &down,
-                &[],
-                &[("in", StreamConn::Feed(&out)), ("out", StreamConn::Ready(&source_ready[i]))],
-            );
-            m.drive(ready, &d.ready("in"));
-            let s = d.stream("out");
-            sources.insert(end, SourceEnd { valid: s.valid().clone(), data: s.data() });
+            let source = downsize(&m, &end, &inst.stream(name), ready, &source_ready[i], w)?;
+            sources.insert(end, source);
         }
         for p in u.module.ports() {
             match up.ports.get(&p.name) {
