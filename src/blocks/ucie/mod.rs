@@ -83,6 +83,7 @@
 
 pub mod adapter;
 pub mod bench;
+pub mod bridge;
 pub mod golden;
 pub mod loopback;
 pub mod model;
