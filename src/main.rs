@@ -684,8 +684,18 @@ fn die_top_cmd(select: &SelectArgs, seed: u64) -> Result<()> {
     let result = vdx::die::jobs::run(&config, select.die.as_deref(), seed, |r| {
         bar.println(format!("{}/{}: PASS, {} values checked in {} cycles", r.die, r.job, r.checks, r.cycles));
     });
+    let mut reports = result?;
+    // With every die selected, the package's links too: both dies of each, through the package top.
+    if select.die.is_none() && !config.links.is_empty() {
+        bar.set_message("building the package top (Verilator) and streaming across its links");
+        reports.extend(vdx::die::link::run(&config, seed, |r| {
+            bar.println(format!(
+                "{}/{}: PASS, {} values checked in {} cycles",
+                r.die, r.job, r.checks, r.cycles
+            ));
+        })?);
+    }
     bar.finish_and_clear();
-    let reports = result?;
     println!("{:<10} {:<10} {:<6} {:>8} {:>8}  detail", "die", "job", "result", "checks", "cycles");
     for r in &reports {
         println!("{:<10} {:<10} {:<6} {:>8} {:>8}  {}", r.die, r.job, "PASS", r.checks, r.cycles, r.detail);

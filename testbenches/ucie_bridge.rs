@@ -174,7 +174,7 @@ fn run(p: &UcieAdapterParams, word_bits: u32, beats: usize, ber_flits: f64, seed
         // The link drops now and then (the adapter retrains and cancels a flit under way).
         if down > 0 {
             down -= 1;
-        } else if cycle > 200 && rng.random_bool(0.0005) {
+        } else if cycle > 200 && rng.random_bool(0.002) {
             down = 30;
         }
         set(&l, &mut fi, "link_up_i", u64::from(down == 0));

@@ -76,7 +76,7 @@ pub struct Link {
 }
 
 /// The parameters both ends of a link must agree on.
-const LINK_MATCH: [&str; 4] = ["bytes", "modules", "lanes", "gt_s"];
+const LINK_MATCH: [&str; 5] = ["bytes", "credits", "modules", "lanes", "gt_s"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -441,6 +441,14 @@ fn check_links(raw: &[RawLink], dies: &[Die], issues: &mut Vec<String>) -> Vec<L
                         show(tb)
                     ));
                 }
+            }
+            let fabric = |d: &str| dies.iter().find(|x| x.name == d).map(|x| x.fabric.bits).unwrap_or(0);
+            if fabric(da) != fabric(db) {
+                issues.push(format!(
+                    "links[{i}]: dies {da} and {db} have different fabric_bits ({} and {}); a link carries switch beats of one width",
+                    fabric(da),
+                    fabric(db)
+                ));
             }
             links.push(Link { a: (da.clone(), na.clone()), b: (db.clone(), nb.clone()) });
         }

@@ -1,5 +1,6 @@
-//! How a block's ports meet its die: which become die-edge ports, CSR pulses or sticky flags, and
-//! which form a memory read port that a DMA channel drains. Everything else follows the general
+//! How a block's ports meet its die: which become die-edge ports, CSR pulses or sticky flags,
+//! which form a memory read port that a DMA channel drains, and which block gets a UCIe
+//! protocol-layer bridge. Everything else follows the general
 //! rules of [`super`]: a `cmd` stream becomes CSR command registers, other streams become switch
 //! endpoints, other inputs read/write registers, other outputs read-only registers.
 
@@ -17,9 +18,13 @@ pub struct ReadPort {
 /// What is special about one block on a die.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Binding {
-    /// Every port but clock and reset goes to the die edge as `<instance>_<port>` (a block that
-    /// talks to something outside the die, such as a PHY).
-    pub edge: bool,
+    /// Ports that go to the die edge as `<instance>_<port>` (those that talk to something
+    /// outside the die, such as a PHY).
+    pub edge: &'static [&'static str],
+    /// The die puts a UCIe protocol-layer bridge on the block's FDI
+    /// ([`crate::blocks::ucie::bridge::port`]): what the die sees is `vdx_ucie_port`, with
+    /// streams `tx` and `rx` on the switch.
+    pub ucie_port: bool,
     /// Inputs that take one-cycle pulses (a CSR `pulse` register each).
     pub pulses: &'static [&'static str],
     /// One-cycle flag outputs, kept as sticky CSR flags (`w1c`).
@@ -31,7 +36,21 @@ pub struct Binding {
 /// The binding of `block`.
 pub fn binding(block: &str) -> Binding {
     match block {
-        "ucie_adapter" => Binding { edge: true, ..Binding::default() },
+        "ucie_adapter" => Binding {
+            edge: &[
+                "link_up_i",
+                "phy_tx_ready_i",
+                "phy_rx_valid_i",
+                "phy_rx_sof_i",
+                "phy_rx_data_i",
+                "phy_tx_valid_o",
+                "phy_tx_sof_o",
+                "phy_tx_data_o",
+            ],
+            ucie_port: true,
+            sticky: &["rx_overflow_o", "rx_error_o"],
+            ..Binding::default()
+        },
         "xoshiro_lane" => Binding { pulses: &["load_i"], ..Binding::default() },
         "sgu" => Binding { pulses: &["seed_valid_i"], ..Binding::default() },
         "noise_buffer" => Binding {

@@ -73,6 +73,8 @@ pub struct DieHost<'a> {
     map: RegMap,
     sources: Vec<String>,
     fabric: u32,
+    /// Prefix of the die's ports in the simulated top (empty for a die top simulated alone).
+    prefix: String,
     /// Cycles simulated through this host.
     pub cycle: u64,
     /// Beats waiting to enter `host_in`, oldest first.
@@ -95,19 +97,59 @@ impl<'a> DieHost<'a> {
             map: map.clone(),
             sources: sources.to_vec(),
             fabric,
+            prefix: String::new(),
             cycle: 0,
             send: VecDeque::new(),
             received: Vec::new(),
         }
     }
 
-    fn set(&mut self, port: &str, value: u64) -> Result<(), HostError> {
+    /// A host for die `die` of a package top ([`super::package`]), whose ports carry the prefix
+    /// `<die>_`. `frame` is the input frame the previous host of the same simulation left
+    /// ([`Self::into_frame`]; `None` for the first), so that switching from one die's host to
+    /// another's changes no other port; reset is held released.
+    pub fn in_package(
+        sim: &'a mut dyn CycleSim,
+        die: &str,
+        top: &super::DieTop,
+        fabric: u32,
+        frame: Option<Vec<u32>>,
+    ) -> Result<Self, HostError> {
+        let mut h = DieHost::new(sim, &top.regmap, &top.sources, fabric);
+        h.cycle = h.sim.cycles_run();
+        if let Some(f) = frame {
+            h.inputs = f;
+        }
+        h.prefix = format!("{die}_");
+        h.set(crate::sim::RESET_PORT, 1)?;
+        Ok(h)
+    }
+
+    /// The input frame, for the next host of the same simulation.
+    pub fn into_frame(self) -> Vec<u32> {
+        self.inputs
+    }
+
+    /// The name of the die's port `port` in the simulated top.
+    fn port(&self, port: &str) -> String {
+        if port == crate::sim::RESET_PORT { port.to_string() } else { format!("{}{port}", self.prefix) }
+    }
+
+    /// Sets an input port of the simulated top that is not the die's (such as a package's
+    /// link-up input); it holds until set again.
+    pub fn set_top_input(&mut self, port: &str, value: u64) -> Result<(), HostError> {
         self.layout.input(port)?.set(&mut self.inputs, value);
         Ok(())
     }
 
+    fn set(&mut self, port: &str, value: u64) -> Result<(), HostError> {
+        let name = self.port(port);
+        self.layout.input(&name)?.set(&mut self.inputs, value);
+        Ok(())
+    }
+
     fn out(&self, port: &str) -> Result<u64, HostError> {
-        Ok(self.layout.output(port)?.get(&self.outputs))
+        Ok(self.layout.output(&self.port(port))?.get(&self.outputs))
     }
 
     fn fail<T>(&self, message: String) -> Result<T, HostError> {
@@ -119,7 +161,7 @@ impl<'a> DieHost<'a> {
         let offer = self.send.front().cloned();
         self.set("host_in_valid_i", u64::from(offer.is_some()))?;
         let beat = offer.clone().unwrap_or_else(|| vec![0; self.fabric.div_ceil(32) as usize]);
-        self.layout.input("host_in_data_i")?.set_words(&mut self.inputs, &beat);
+        self.layout.input(&self.port("host_in_data_i"))?.set_words(&mut self.inputs, &beat);
         self.set("host_out_ready_i", 1)?;
         self.sim.run(&self.inputs, &mut self.outputs)?;
         self.cycle += 1;
@@ -127,10 +169,15 @@ impl<'a> DieHost<'a> {
             self.send.pop_front();
         }
         if self.out("host_out_valid_o")? == 1 {
-            let data = self.layout.output("host_out_data_o")?.get_words(&self.outputs).to_vec();
+            let data = self.layout.output(&self.port("host_out_data_o"))?.get_words(&self.outputs).to_vec();
             self.received.push(data);
         }
         Ok(())
+    }
+
+    /// Simulates `cycles` cycles ([`Self::tick`]).
+    pub fn idle(&mut self, cycles: u64) -> Result<(), HostError> {
+        (0..cycles).try_for_each(|_| self.tick())
     }
 
     /// Holds reset for `cycles` cycles, then releases it.

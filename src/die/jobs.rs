@@ -205,7 +205,8 @@ impl Ctx<'_, '_> {
     }
 }
 
-fn params<P: serde::de::DeserializeOwned>(
+/// The parameters of instance `instance` on die `die`, as configured.
+pub(super) fn params<P: serde::de::DeserializeOwned>(
     config: &DieConfig,
     die: &str,
     instance: &str,

@@ -58,6 +58,8 @@ pub mod csr;
 pub mod dma;
 pub mod host;
 pub mod jobs;
+pub mod link;
+pub mod package;
 pub mod regmap;
 pub mod sram;
 mod top;

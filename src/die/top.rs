@@ -149,56 +149,53 @@ fn plan(top: &str, fabric: &Fabric, units: &[UnitRef<'_>]) -> Result<Plan, DieEr
             if is_clock_or_reset(&p.name) {
                 continue;
             }
-            if b.edge {
+            if b.edge.contains(&p.name.as_str()) {
                 ports.insert(p.name.clone(), PortUse::Edge);
             } else if in_stream.contains(&p.name) {
                 ports.insert(p.name.clone(), PortUse::Stream);
             }
         }
-        if !b.edge {
-            for s in streams {
-                if s.name == "cmd" && s.dir == PortDir::Input {
-                    let fields: Vec<String> = s
-                        .ty
-                        .fields()
+        for s in streams {
+            if s.name == "cmd" && s.dir == PortDir::Input {
+                let fields: Vec<String> =
+                    s.ty.fields()
                         .iter()
                         .map(|(f, w)| {
                             map.value(&format!("cmd_{f}"), *w, Access::Rw, 0, &format!("command field `{f}`"))
                         })
                         .collect();
-                    let go = map.value(
-                        "cmd_go",
-                        1,
-                        Access::Pulse,
-                        0,
-                        "write 1 to offer the command (held until the block takes it)",
-                    );
-                    let pending =
-                        map.value("cmd_pending", 1, Access::Ro, 0, "a command is offered and not yet taken");
-                    cmd = Some((fields, go, pending));
-                } else {
-                    let name = format!("{}_{}", u.instance, s.name);
-                    match s.dir {
-                        PortDir::Input => sinks.push(name),
-                        PortDir::Output => sources.push(name),
-                    }
+                let go = map.value(
+                    "cmd_go",
+                    1,
+                    Access::Pulse,
+                    0,
+                    "write 1 to offer the command (held until the block takes it)",
+                );
+                let pending =
+                    map.value("cmd_pending", 1, Access::Ro, 0, "a command is offered and not yet taken");
+                cmd = Some((fields, go, pending));
+            } else {
+                let name = format!("{}_{}", u.instance, s.name);
+                match s.dir {
+                    PortDir::Input => sinks.push(name),
+                    PortDir::Output => sources.push(name),
                 }
             }
-            for p in u.module.ports() {
-                if is_clock_or_reset(&p.name) || ports.contains_key(&p.name) {
-                    continue;
-                }
-                let st = stem(&p.name);
-                let access = match p.dir {
-                    PortDir::Input if b.pulses.contains(&p.name.as_str()) => Access::Pulse,
-                    PortDir::Input => Access::Rw,
-                    PortDir::Output if b.sticky.contains(&p.name.as_str()) => Access::W1c,
-                    PortDir::Output => Access::Ro,
-                };
-                let doc = format!("port `{}` of the block", p.name);
-                let name = map.value(st, p.width, access, 0, &doc);
-                ports.insert(p.name.clone(), PortUse::Csr(name, access));
+        }
+        for p in u.module.ports() {
+            if is_clock_or_reset(&p.name) || ports.contains_key(&p.name) {
+                continue;
             }
+            let st = stem(&p.name);
+            let access = match p.dir {
+                PortDir::Input if b.pulses.contains(&p.name.as_str()) => Access::Pulse,
+                PortDir::Input => Access::Rw,
+                PortDir::Output if b.sticky.contains(&p.name.as_str()) => Access::W1c,
+                PortDir::Output => Access::Ro,
+            };
+            let doc = format!("port `{}` of the block", p.name);
+            let name = map.value(st, p.width, access, 0, &doc);
+            ports.insert(p.name.clone(), PortUse::Csr(name, access));
         }
         unit_plans.push(UnitPlan { ports, cmd, binding: b });
         if let Some(rp) = b.read_port {
@@ -304,6 +301,18 @@ impl Csr {
 
 /// Builds the die top.
 pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) -> Result<DieTop, DieError> {
+    // UCIe adapters meet the die through their protocol-layer bridge.
+    let ports: Vec<Option<crate::hdl::Module>> = units
+        .iter()
+        .map(|u| binding(u.block).ucie_port.then(|| crate::blocks::ucie::bridge::port(u.module, fabric.bits)))
+        .map(Option::transpose)
+        .collect::<Result<_, _>>()?;
+    let units: Vec<UnitRef<'_>> = units
+        .iter()
+        .zip(&ports)
+        .map(|(u, p)| UnitRef { module: p.as_ref().unwrap_or(u.module), ..*u })
+        .collect();
+    let units = &units[..];
     let base = crate::hdl::names::legalize(&format!("vdx_{config}_{die}"));
     let plan = plan(&base, fabric, units)?;
     let w = fabric.bits;
@@ -543,7 +552,7 @@ pub fn build(config: &str, die: &str, fabric: &Fabric, units: &[UnitRef<'_>]) ->
         // Endpoint streams: upsizers in front of sinks, ready wires for sources.
         let mut sink_readies: Vec<(String, Signal)> = Vec::new();
         for s in u.module.streams() {
-            if s.name == "cmd" && s.dir == PortDir::Input || up.binding.edge {
+            if s.name == "cmd" && s.dir == PortDir::Input {
                 continue;
             }
             let end = format!("{}_{}", u.instance, s.name);

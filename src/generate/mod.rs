@@ -223,7 +223,8 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
         Some(fabric) => {
             let top = die_top_of(config, &plan.die, fabric, &plan.units, &modules)?;
             design.add_top(&top.module);
-            let block_bits: u64 = modules.iter().map(|m| m.memory_bits()).sum();
+            // The blocks' memories, with those of the UCIe bridges the die adds.
+            let block_bits: u64 = top.units.iter().map(|u| u.2.memory_bits()).sum();
             let macro_bits: u64 = top.srams.iter().map(|(_, s)| s.bits()).sum();
             let total = block_bits + macro_bits;
             if let Some(budget) = fabric.sram_budget_kib {
@@ -431,6 +432,21 @@ pub fn build_die_top(config: &DieConfig, die: &str) -> Result<crate::die::DieTop
     let modules: Vec<crate::hdl::Module> =
         p.units.iter().map(|u| u.params.build()).collect::<Result<_, _>>()?;
     die_top_of(config, die, &fabric, &p.units, &modules)
+}
+
+/// The package top of `config` (every die that has a die top, its links wired) with the die
+/// tops, in the config's die order.
+pub fn build_package(
+    config: &DieConfig,
+) -> Result<(crate::hdl::Module, Vec<(String, crate::die::DieTop)>), GenError> {
+    let mut tops = Vec::new();
+    for d in &config.dies {
+        tops.push((d.name.clone(), build_die_top(config, &d.name)?));
+    }
+    let refs: Vec<(&str, &crate::die::DieTop)> = tops.iter().map(|(d, t)| (d.as_str(), t)).collect();
+    let module = crate::die::package::build(&config.name, &refs, &config.links)
+        .map_err(|e| GenError::Selection(format!("package: {e}")))?;
+    Ok((module, tops))
 }
 
 /// The die top around `units`, whose built modules are `modules`.
