@@ -77,7 +77,7 @@ impl Bits {
     fn put(&mut self, value: &[u32], width: u32) {
         for b in 0..width {
             let bit = value.get((b / 32) as usize).is_some_and(|w| w >> (b % 32) & 1 == 1);
-            if self.at % 32 == 0 {
+            if self.at.is_multiple_of(32) {
                 self.words.push(0);
             }
             if bit {
