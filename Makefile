@@ -14,9 +14,9 @@ build:
 
 # Generates the default dies and the tiny package, runs the tiny package's whole dies through
 # their die tops (CSR programming, memory loads, GEMM, spatial and temporal attention, noise
-# fill, all checked against the golden models), then co-simulates every available block of the
-# default dies against its golden model (20,000 cycles each; Verilator model builds are most of
-# the time). Large blocks run at
+# fill, timestep conditioning, all checked against the golden models), then co-simulates every
+# available block of the default dies against its golden model (20,000 cycles each; Verilator
+# model builds are most of the time). Large blocks run at
 # small sizes here: the array at 64x64 (`vdx sim --block mesh` builds the 128x128 one in ~2-4
 # minutes), the spatial attention lane with 16x16 meshes (a lane of two 128x128 meshes takes
 # over 5 minutes), the temporal engine with 2 lanes, t_max 8, d 4.

@@ -51,7 +51,8 @@ enum Command {
         trace: Option<PathBuf>,
         /// Co-simulate whole dies through their die tops instead of blocks one by one: each die
         /// is programmed over AXI4-Lite and runs the jobs its blocks allow (GEMM, spatial and
-        /// temporal attention, noise fill), every output checked against the golden models.
+        /// temporal attention, noise fill, timestep conditioning), every output checked against
+        /// the golden models.
         /// Use it with small dies (`--config configs/tiny.toml`).
         #[arg(long)]
         die_top: bool,

@@ -69,12 +69,40 @@ fn tiny_dies_run_every_job_end_to_end_against_the_golden_models() {
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let jobs: Vec<(String, String)> = reports.iter().map(|r| (r.die.clone(), r.job.clone())).collect();
-    let want =
-        [("compute0", "gemm"), ("compute0", "spatial"), ("compute0", "temporal"), ("utility", "noise")];
+    let want = [
+        ("compute0", "gemm"),
+        ("compute0", "spatial"),
+        ("compute0", "temporal"),
+        ("utility", "noise"),
+        ("utility", "tcu"),
+    ];
     assert_eq!(jobs, want.map(|(d, j)| (d.to_string(), j.to_string())));
     for r in &reports {
         assert!(r.checks > 50, "{} {} compared only {} values", r.die, r.job, r.checks);
     }
+}
+
+#[test]
+fn tcu_job_sees_requests_and_loads_beyond_its_tables_flagged_and_dropped() {
+    if !common::verilator() {
+        return;
+    }
+    // tiny's 4 steps and 4 layers fill their 2-bit fields, and its 32-beat tables the 5-bit load
+    // address: nothing beyond a table can be sent. With 3 steps and 5 layers all three can.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tiny.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let tables = "steps = 4\nlayers = 4\n";
+    assert!(text.contains(tables), "tiny's tcu tables changed: update this test");
+    let config = DieConfig::parse(&text.replace(tables, "steps = 3\nlayers = 5\n"), "tiny, 3 steps").unwrap();
+    let reports = vdx::die::jobs::run(&config, Some("utility"), 7, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let r = reports.iter().find(|r| r.job == "tcu").expect("the tcu job ran");
+    eprintln!("{}: {} checks, {} cycles: {}", r.job, r.checks, r.cycles, r.detail);
+    assert!(
+        r.detail
+            .ends_with("range errors flagged, dropped and cleared: step 3, layer 5, load of table 0 at 32"),
+        "{}",
+        r.detail
+    );
 }
 
 #[test]

@@ -174,12 +174,12 @@ impl CycleModel for Bench {
                 return Err(format!("level_o = {level}, {} beats are inside", self.inside));
             }
         }
-        if let Some(held) = self.stalled {
-            if !out_valid || out != held {
-                return Err(format!(
-                    "a stalled beat {held:#x} changed or vanished (valid {out_valid}, {out:#x})"
-                ));
-            }
+        if let Some(held) = self.stalled
+            && (!out_valid || out != held)
+        {
+            return Err(format!(
+                "a stalled beat {held:#x} changed or vanished (valid {out_valid}, {out:#x})"
+            ));
         }
         if out_valid && out_ready {
             match self.expect.pop_front() {
@@ -197,10 +197,10 @@ impl CycleModel for Bench {
             self.taken += 1;
             self.inside += 1;
         }
-        if let Prim::Fifo(depth) = self.prim {
-            if self.inside > depth as usize {
-                return Err(format!("{} beats inside a FIFO of {depth}", self.inside));
-            }
+        if let Prim::Fifo(depth) = self.prim
+            && self.inside > depth as usize
+        {
+            return Err(format!("{} beats inside a FIFO of {depth}", self.inside));
         }
         if in_fire && (out_valid && out_ready) {
             self.both_moved += 1;

@@ -134,7 +134,7 @@ impl Fabric {
             read_channels: raw.read_channels.unwrap_or(d.read_channels),
             sram_budget_kib: raw.sram_budget_kib,
         };
-        if !(8..=4096).contains(&f.bits) || f.bits % 8 != 0 {
+        if !(8..=4096).contains(&f.bits) || !f.bits.is_multiple_of(8) {
             issues.push(format!("{at}.fabric_bits: {} must be a multiple of 8 in 8..=4096", f.bits));
         }
         if !(1..=8).contains(&f.read_channels) {
@@ -143,7 +143,7 @@ impl Fabric {
         for (field, kib) in [("scratchpad_kib", f.scratchpad_kib), ("weight_sram_kib", f.weight_sram_kib)] {
             if kib > MAX_MEMORY_KIB {
                 issues.push(format!("{at}.{field}: {kib} is out of range 0..={MAX_MEMORY_KIB}"));
-            } else if f.bits % 8 == 0 && f.bits > 0 && (kib * 8192) % u64::from(f.bits) != 0 {
+            } else if f.bits.is_multiple_of(8) && f.bits > 0 && (kib * 8192) % u64::from(f.bits) != 0 {
                 issues.push(format!("{at}.{field}: {kib} KiB is not a whole number of {}-bit words", f.bits));
             }
         }

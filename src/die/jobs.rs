@@ -10,7 +10,10 @@
 //! - `temporal` (a `temporal_attention`): the latent written from the scratchpad into the
 //!   engine's buffer, then a full and a causal pass, every output beat checked;
 //! - `noise` (an `sgu` and a `noise_buffer`): the lanes seeded over CSR, the SGU filling both
-//!   banks of the buffer through the switch, each bank read out by its read channel and checked.
+//!   banks of the buffer through the switch, each bank read out by its read channel and checked;
+//! - `tcu` (a `timestep_cond`): both conditioning tables loaded through the switch,
+//!   broadcasts of the first, last and random rows and a few timesteps' embeddings checked value
+//!   by value, and the sticky range-error flags.
 
 use super::DieTop;
 use super::host::{DieHost, HostError, from_fabric, to_fabric};
@@ -21,6 +24,8 @@ use crate::sim::SimError;
 use crate::sim::verilator::VerilatorDut;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+
+mod tcu;
 
 /// One job that passed.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -72,7 +77,7 @@ impl Bits {
     fn put(&mut self, value: &[u32], width: u32) {
         for b in 0..width {
             let bit = value.get((b / 32) as usize).is_some_and(|w| w >> (b % 32) & 1 == 1);
-            if self.at % 32 == 0 {
+            if self.at.is_multiple_of(32) {
                 self.words.push(0);
             }
             if bit {
@@ -589,6 +594,7 @@ pub fn run(
             ("spatial", vec![find("spatial_attention")]),
             ("temporal", vec![find("temporal_attention")]),
             ("noise", vec![find("sgu"), find("noise_buffer")]),
+            ("tcu", vec![find("timestep_cond")]),
         ]
         .into_iter()
         .filter(|(_, insts)| insts.iter().all(Option::is_some))
@@ -618,6 +624,7 @@ pub fn run(
                 "gemm" => gemm(&mut c, config, &insts[0], &mut rng, &[(7, 10, 9, false), (5, 6, 3, true)])?,
                 "spatial" => spatial(&mut c, config, &insts[0], &mut rng, None)?,
                 "temporal" => temporal(&mut c, config, &insts[0], &mut rng, None)?,
+                "tcu" => tcu::tcu(&mut c, config, &insts[0], &mut rng)?,
                 _ => noise(&mut c, config, &insts[0], &insts[1], &mut rng)?,
             };
             let r = JobReport {

@@ -227,18 +227,18 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
             let block_bits: u64 = top.units.iter().map(|u| u.2.memory_bits()).sum();
             let macro_bits: u64 = top.srams.iter().map(|(_, s)| s.bits()).sum();
             let total = block_bits + macro_bits;
-            if let Some(budget) = fabric.sram_budget_kib {
-                if total > budget * 8192 {
-                    return Err(GenError::Selection(format!(
-                        "dies.{}.sram_budget_kib: the die holds {} KiB of SRAM (scratchpad {} KiB, weight SRAM {} KiB, \
-                         blocks' memories {} KiB), over its budget of {budget} KiB",
-                        plan.die,
-                        total.div_ceil(8192),
-                        fabric.scratchpad_kib,
-                        fabric.weight_sram_kib,
-                        block_bits.div_ceil(8192)
-                    )));
-                }
+            if let Some(budget) = fabric.sram_budget_kib
+                && total > budget * 8192
+            {
+                return Err(GenError::Selection(format!(
+                    "dies.{}.sram_budget_kib: the die holds {} KiB of SRAM (scratchpad {} KiB, weight SRAM {} KiB, \
+                     blocks' memories {} KiB), over its budget of {budget} KiB",
+                    plan.die,
+                    total.div_ceil(8192),
+                    fabric.scratchpad_kib,
+                    fabric.weight_sram_kib,
+                    block_bits.div_ceil(8192)
+                )));
             }
             Some((top, block_bits, total))
         }
