@@ -534,6 +534,12 @@ fn gen_cmd(select: &SelectArgs, out: Option<&Path>) -> Result<()> {
         .filter(|p| !p.units.is_empty())
         .map(|p| generate::build_die(&config, p, &prefix))
         .collect::<Result<Vec<_>, _>>()?;
+    // A whole package: its top too, wiring the die tops' links.
+    let mut outputs = outputs;
+    let whole = select.die.is_none() && select.block.is_none() && select.sets.is_empty();
+    if whole && config.dies.len() > 1 && plans.iter().all(|p| p.whole.is_some()) {
+        outputs.push(generate::build_package_output(&config, &outputs, &prefix)?);
+    }
     bar.finish_and_clear();
     // One die with --out: that folder. Otherwise the dies go below a root folder that vdx owns.
     let root = match out {
@@ -554,6 +560,17 @@ fn gen_cmd(select: &SelectArgs, out: Option<&Path>) -> Result<()> {
         .collect();
     if !targets.is_empty() {
         generate::write_dies(&config, &targets, root.as_deref())?;
+    }
+    if let Some((o, dir)) = targets.iter().find(|(o, _)| o.die == generate::PACKAGE) {
+        let top = o.emitted.tops.last().map(|t| t.module.clone()).unwrap_or_default();
+        println!(
+            "{}: package top {top} wiring {} link(s) -> {} ({}.f, {}.sim.f)",
+            generate::PACKAGE,
+            config.links.len(),
+            dir.display(),
+            generate::PACKAGE,
+            generate::PACKAGE
+        );
     }
     for plan in &plans {
         let unavailable: Vec<String> = plan.unavailable.iter().map(|(i, b)| format!("{i} ({b})")).collect();

@@ -476,6 +476,25 @@ fn bad_package_configs_name_the_problem_and_write_nothing() {
             "dies.a.blocks.l: this UCIe adapter is in no link",
         ),
         (
+            "credits",
+            format!(
+                "name = 'p'\nclock_mhz = 100.0\n{lane}[dies.a.blocks.l]\nblock = 'ucie_adapter'\ncredits = 4\n[dies.b.blocks.l]\nblock = 'ucie_adapter'\ncredits = 8\n[[links]]\na = 'a.l'\nb = 'b.l'\n"
+            ),
+            "links[0]: credits differs between a.l (4) and b.l (8)",
+        ),
+        (
+            "fabric",
+            format!(
+                "name = 'p'\nclock_mhz = 100.0\n[dies.a]\nfabric_bits = 64\n{lane}[dies.a.blocks.l]\nblock = 'ucie_adapter'\n[dies.b.blocks.l]\nblock = 'ucie_adapter'\n[[links]]\na = 'a.l'\nb = 'b.l'\n"
+            ),
+            "links[0]: dies a and b have different fabric_bits (64 and 256)",
+        ),
+        (
+            "package_name",
+            "name = 'p'\nclock_mhz = 100.0\n[dies.package.blocks.r]\nblock = 'xoshiro_lane'\n".to_string(),
+            "dies.package: the die name `package` is taken",
+        ),
+        (
             "budget",
             format!(
                 "name = 'p'\nclock_mhz = 100.0\n[dies.a]\nscratchpad_kib = 64\nsram_budget_kib = 32\n{lane}"

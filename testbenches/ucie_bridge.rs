@@ -148,7 +148,7 @@ fn run(p: &UcieAdapterParams, word_bits: u32, beats: usize, ber_flits: f64, seed
     let words = word_bits.div_ceil(32) as usize;
     let beat = |rng: &mut StdRng| -> Vec<u32> {
         let mut w: Vec<u32> = (0..words).map(|_| rng.random()).collect();
-        if word_bits % 32 != 0 {
+        if !word_bits.is_multiple_of(32) {
             w[words - 1] &= (1u32 << (word_bits % 32)) - 1;
         }
         w

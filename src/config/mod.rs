@@ -279,6 +279,11 @@ impl DieConfig {
         let mut dies = Vec::new();
         for (die_name, die) in &raw.dies {
             check_name(die_name, &format!("dies.{die_name}"), &mut issues);
+            if die_name == "package" {
+                issues.push(
+                    "dies.package: the die name `package` is taken by the package top's folder".to_string(),
+                );
+            }
             let fabric = Fabric::from_raw(die, &format!("dies.{die_name}"), &mut issues);
             if die.blocks.is_empty() {
                 issues.push(format!(

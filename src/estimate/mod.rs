@@ -112,8 +112,14 @@ pub struct Estimate {
     pub peak_tops: f64,
     /// Bytes crossing each die boundary per step (INT8 activations of every token).
     pub boundary_bytes: u64,
-    /// UCIe payload bandwidth of a link, GB/s.
+    /// UCIe bandwidth of a link as the die uses it, GB/s: the lesser of the two below.
     pub link_gb_s: f64,
+    /// Payload the link's lanes carry per direction, GB/s.
+    pub link_phy_gb_s: f64,
+    /// What one adapter with its protocol-layer bridge moves between the die's switch and the
+    /// link per direction, GB/s ([`crate::blocks::ucie::bridge::BridgeShape::beats_per_cycle`]
+    /// beats of `fabric_bits` per cycle).
+    pub link_bridge_gb_s: f64,
     /// Seconds per step, W4A8 and W8A8: dies in turn.
     pub step_seconds: (f64, f64),
     /// Seconds per step, W4A8 and W8A8: dies pipelined (the slowest die).
@@ -223,17 +229,20 @@ pub fn estimate(config: &DieConfig, w: &Workload) -> Result<Estimate, String> {
     };
     let clip = |f: &dyn Fn(bool) -> f64| w4_steps * f(true) + (steps - w4_steps) * f(false);
     let flops = Flops::of(m, &g);
-    let link_gb_s = config
-        .dies
-        .iter()
-        .flat_map(|d| d.blocks.iter())
-        .find(|b| b.block == "ucie_adapter")
-        .and_then(|b| b.elaborated.as_ref())
-        .and_then(|e| {
-            toml::Value::Table(e.params_table()).try_into::<crate::blocks::ucie::UcieAdapterParams>().ok()
-        })
-        .map(|u| u.bandwidth(config.clock_mhz, crate::blocks::ucie::golden::PAYLOAD as u32).payload_gb_s)
-        .unwrap_or(0.0);
+    // A link moves what the lanes carry as payload, or what one adapter with its bridge moves
+    // between the die's switch and the flits, whichever is less.
+    let link = config.dies.iter().find_map(|d| {
+        let b = d.blocks.iter().find(|b| b.block == "ucie_adapter")?;
+        let e = b.elaborated.as_ref()?;
+        let u: crate::blocks::ucie::UcieAdapterParams =
+            toml::Value::Table(e.params_table()).try_into().ok()?;
+        let phy = u.bandwidth(config.clock_mhz, crate::blocks::ucie::golden::PAYLOAD as u32).payload_gb_s;
+        let shape = crate::blocks::ucie::bridge::BridgeShape::new(d.fabric.bits, u.bytes, u.credits);
+        let bridge = shape.beats_per_cycle() * f64::from(d.fabric.bits) / 8.0 * config.clock_mhz / 1000.0;
+        Some((phy, bridge))
+    });
+    let (link_phy_gb_s, link_bridge_gb_s) = link.unwrap_or((0.0, 0.0));
+    let link_gb_s = link_phy_gb_s.min(link_bridge_gb_s);
     let boundary = n * d;
     let boundary_s = if link_gb_s > 0.0 { boundary as f64 / (link_gb_s * 1e9) } else { 0.0 };
     let step = (
@@ -256,6 +265,8 @@ pub fn estimate(config: &DieConfig, w: &Workload) -> Result<Estimate, String> {
         dies,
         boundary_bytes: boundary,
         link_gb_s,
+        link_phy_gb_s,
+        link_bridge_gb_s,
         step_seconds: step,
         step_seconds_pipelined: step_p,
         clip_seconds: (clip_seq, clip_pipe.max(steps * boundary_s)),

@@ -130,10 +130,13 @@ impl Estimate {
         let _ = writeln!(
             s,
             "\nUCIe: {}B cross each die boundary per step (INT8 activations of every token) at {:.0} GB/s: {} \
-             (the article says ~40 MB and ~50 µs)",
+             (the article says ~40 MB and ~50 µs); the lanes carry {:.0} GB/s of payload, one adapter \
+             with its bridge moves {:.0} GB/s between the switch and the flits",
             si(self.boundary_bytes as f64),
             self.link_gb_s,
-            secs(self.boundary_bytes as f64 / (self.link_gb_s.max(1e-9) * 1e9))
+            secs(self.boundary_bytes as f64 / (self.link_gb_s.max(1e-9) * 1e9)),
+            self.link_phy_gb_s,
+            self.link_bridge_gb_s
         );
         let _ = writeln!(
             s,

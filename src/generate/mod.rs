@@ -449,6 +449,75 @@ pub fn build_package(
     Ok((module, tops))
 }
 
+/// Folder (below the root) and file stem of the package top.
+pub const PACKAGE: &str = "package";
+
+/// The package folder of a whole-config run whose die folders are `dies`: the package top
+/// ([`crate::die::package`]) and filelists `package.f` (synthesis) and `package.sim.f` (with
+/// the SRAM models) that name the die folders' files as `../<die>/<file>`, each module once, so
+/// `verilator -F package/package.sim.f --top-module <package top>` elaborates the whole package.
+/// Its manifest lists no modules: `vdx lint` lints each die in its own folder, and the package
+/// top, which only wires die tops, is elaborated whole by the die tests.
+pub fn build_package_output(
+    config: &DieConfig,
+    dies: &[DieOutput],
+    prefix: &str,
+) -> Result<DieOutput, GenError> {
+    let (module, _) = build_package(config)?;
+    let mut design = Design::new().with_prefix(prefix);
+    design.add_top(&module);
+    let emitted = design.emit();
+    if !emitted.issues.is_empty() {
+        return Err(GenError::Selection(format!("package: {}", emitted.issues.join("; "))));
+    }
+    let top = emitted.tops.last().unwrap_or_else(|| unreachable!("one top was added")).module.clone();
+    let file = format!("{top}.v");
+    let text = emitted
+        .files
+        .iter()
+        .find(|f| f.name == file)
+        .map(|f| f.text.clone())
+        .unwrap_or_else(|| unreachable!("the top has a file"));
+    let list = |kind: &str| -> Result<String, GenError> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = String::new();
+        for d in dies {
+            let t = d.manifest.die_top.as_ref().ok_or_else(|| {
+                GenError::Selection(format!("package: die {} has no die top to wire", d.die))
+            })?;
+            let name = t.flow.get(kind).unwrap_or_else(|| unreachable!("die tops write a {kind}"));
+            let body = d.files.iter().find(|(n, _)| n == name).map(|(_, b)| b.clone()).unwrap_or_default();
+            for line in String::from_utf8_lossy(&body).lines().filter(|l| !l.trim().is_empty()) {
+                if seen.insert(line.to_string()) {
+                    out.push_str(&format!("../{}/{line}\n", d.die));
+                }
+            }
+        }
+        out.push_str(&format!("{file}\n"));
+        Ok(out)
+    };
+    let files = vec![
+        (file.clone(), text.into_bytes()),
+        (format!("{PACKAGE}.f"), list("filelist")?.into_bytes()),
+        (format!("{PACKAGE}.sim.f"), list("sim_filelist")?.into_bytes()),
+    ];
+    let manifest = Manifest {
+        generator: GENERATOR.into(),
+        config: config.name.clone(),
+        config_source: config.source.clone(),
+        die: PACKAGE.into(),
+        prefix: prefix.to_string(),
+        clock: Clock { port: crate::sim::CLOCK_PORT.into(), mhz: config.clock_mhz, edge: "rising".into() },
+        reset: ResetInfo::default(),
+        blocks: Vec::new(),
+        unavailable: Vec::new(),
+        die_top: None,
+        modules: Vec::new(),
+        files: write::records(&files),
+    };
+    Ok(DieOutput { die: PACKAGE.into(), emitted, manifest, files })
+}
+
 /// The die top around `units`, whose built modules are `modules`.
 fn die_top_of(
     config: &DieConfig,

@@ -85,7 +85,7 @@ impl BridgeShape {
         let mut best: Option<(f64, BridgeShape)> = None;
         for n in 1..=word_bits / 8 {
             let u = word_bits / n;
-            if word_bits % n != 0 || u % 8 != 0 || u > payload {
+            if !word_bits.is_multiple_of(n) || !u.is_multiple_of(8) || u > payload {
                 continue;
             }
             let k = payload / u;
