@@ -11,7 +11,8 @@
 //!              └───────────────────────────────────────────────────────────────────────┘
 //!   spad_wr/spad_rd* ⇄ u_spad (1r1w SRAM macro)   wsram_wr/wsram_rd ⇄ u_wsram (1rw SRAM macro)
 //!   block inputs ◀─ upsizers ◀─ switch      block outputs ─▶ downsizers ─▶ switch
-//!   die-edge blocks (UCIe adapters): every port as <instance>_<port>
+//!   UCIe adapters: vdx_ucie_port (adapter + protocol-layer bridge), <inst>_tx / <inst>_rx on the
+//!   switch, link_up and the PHY side at the die edge as <inst>_<port>
 //! ```
 //! - **Stream switch.** Every stream on the die is `fabric_bits` wide at the switch. Each sink
 //!   has a route register naming its source (the `SRC_` constants of the register map; 0 for
@@ -37,6 +38,11 @@
 //!   endpoints `<instance>_<stream>`; other inputs are read/write registers (pulse registers
 //!   for strobes), other outputs read-only registers (sticky flags for one-cycle flags). A
 //!   block's memory read port is drained by a read channel `<instance>_rd`.
+//! - **UCIe.** A `ucie_adapter` is wrapped with its protocol-layer bridge
+//!   ([`crate::blocks::ucie::bridge::port`]), which packs switch beats into flits and unpacks
+//!   received flits (honouring cancels, returning credits); its link-state request, status and
+//!   counters follow the general rules (CSRs), and only `link_up_i` and the PHY side reach the
+//!   die edge. [`package`] wires the PHY sides of linked dies together.
 //! - **Counters.** `die_cycles` counts cycles; `switch_beats_<sink>` counts the beats each sink
 //!   took; `die_perf_clear` zeroes them.
 //!
@@ -51,7 +57,7 @@
 //! | `clk_i`, `rst_ni` | clock, asynchronous active-low reset of everything on the die |
 //! | `s_axil_*` | AXI4-Lite slave, 32-bit data, 16-bit addresses |
 //! | `host_in_*`, `host_out_*` | `fabric_bits`-wide streams into and out of the switch |
-//! | `<instance>_<port>` | ports of die-edge blocks (UCIe adapters: FDI and PHY sides) |
+//! | `<instance>_<port>` | die-edge ports of blocks (UCIe adapters: `link_up_i` and the PHY side) |
 
 pub mod bind;
 pub mod csr;

@@ -6,6 +6,9 @@
 //! reorders a flit, whatever the channel does; the tests show it against a channel that flips
 //! bits, drops and duplicates flits, stalls and goes down.
 //!
+//! On a die top the adapter's FDI side is driven by the protocol-layer bridge of [`bridge`],
+//! which carries the die's stream switch over the link.
+//!
 //! # Flit (UCIe 2.0 §3.3.3, Format 4, Streaming)
 //! | bytes | content |
 //! |---|---|
