@@ -11,3 +11,4 @@ pub mod flows;
 pub mod generate;
 pub mod hdl;
 pub mod sim;
+pub mod sweep;

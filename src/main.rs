@@ -156,6 +156,50 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Regression sweeps over configs × seeds, split into shards that a CI matrix or a job array
+    /// runs (`vdx sweep run --shard K/N`), merged into one table (`vdx sweep merge`).
+    Sweep {
+        #[command(subcommand)]
+        command: SweepCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SweepCommand {
+    /// Co-simulate every available block of every config once per seed (or only the jobs of one
+    /// shard) and write the rows as JSON.
+    Run {
+        /// Die configuration (repeatable; at least one).
+        #[arg(long = "config", required = true)]
+        configs: Vec<PathBuf>,
+        /// Seeds per block: `--seed`, `--seed + 1`, ….
+        #[arg(long, default_value_t = 4)]
+        seeds: u64,
+        /// First seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Cycles per co-simulation.
+        #[arg(long, default_value_t = 2000)]
+        cycles: u64,
+        /// Run only shard K of N (job i of the sweep's canonical list is shard i mod N + 1).
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Where to write the shard's JSON.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Merge the JSON of every shard of one sweep into a table (CSV, and JSON with --json).
+    Merge {
+        /// Shard files written by `vdx sweep run`.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write the CSV table.
+        #[arg(long)]
+        csv: PathBuf,
+        /// Also write the rows as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
 }
 
 /// `--precision` of `vdx estimate`.
@@ -390,6 +434,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Config { command: ConfigCommand::Show { config } } => {
             print!("{}", load_config(config.as_deref())?.to_toml());
             Ok(())
+        }
+        Command::Sweep { command: SweepCommand::Run { configs, seeds, seed, cycles, shard, out } } => {
+            sweep_run(&configs, seeds, seed, cycles, shard.as_deref(), &out)
+        }
+        Command::Sweep { command: SweepCommand::Merge { files, csv, json } } => {
+            sweep_merge(&files, &csv, json.as_deref())
         }
         Command::Bench { command: BenchCommand::Gen { die, repeats, out } } => bench_gen(&die, repeats, &out),
         Command::Bench { command: BenchCommand::Cosim { cycles, repeats, out } } => {
@@ -1184,6 +1234,82 @@ fn pin_to_one_cpu() -> bool {
         .stdout(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+fn sweep_run(
+    configs: &[PathBuf],
+    seeds: u64,
+    seed: u64,
+    cycles: u64,
+    shard: Option<&str>,
+    out: &Path,
+) -> Result<()> {
+    use vdx::sweep::Shard;
+    if seeds == 0 || cycles == 0 {
+        bail!("--seeds and --cycles must be at least 1");
+    }
+    let shard = match shard {
+        Some(s) => Shard::parse(s).map_err(anyhow::Error::msg)?,
+        None => Shard::ALL,
+    };
+    let loaded = configs
+        .iter()
+        .map(|p| Ok((p.display().to_string(), load_config(Some(p))?)))
+        .collect::<Result<Vec<_>>>()?;
+    let seed_list: Vec<u64> = (0..seeds).map(|i| seed + i).collect();
+    let bar = spinner(format!("sweep shard {}/{}", shard.index, shard.count));
+    let file = vdx::sweep::run(&loaded, &seed_list, cycles, shard, |r, n, of| {
+        bar.set_message(format!("sweep shard {}/{}: {n}/{of} done", shard.index, shard.count));
+        bar.println(format!(
+            "{} {}/{} seed {}: {} ({} checks)",
+            r.job.config, r.job.die, r.job.instance, r.job.seed, r.result, r.checks
+        ));
+    })
+    .map_err(anyhow::Error::msg)?;
+    bar.finish_and_clear();
+    let failed = file.rows.iter().filter(|r| r.result != "PASS").count();
+    println!(
+        "shard {}/{}: {} of the sweep's {} jobs, {failed} failed, {:.1} s",
+        shard.index,
+        shard.count,
+        file.rows.len(),
+        file.jobs.len(),
+        file.seconds
+    );
+    write_json(out, &file)?;
+    if failed > 0 {
+        bail!(
+            "{failed} job(s) of shard {}/{} failed co-simulation (rows in {})",
+            shard.index,
+            shard.count,
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+fn sweep_merge(files: &[PathBuf], csv_out: &Path, json: Option<&Path>) -> Result<()> {
+    let shards = files
+        .iter()
+        .map(|p| Ok((p.display().to_string(), vdx::sweep::read(p).map_err(anyhow::Error::msg)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let rows = vdx::sweep::merge(&shards).map_err(anyhow::Error::msg)?;
+    let text = vdx::sweep::csv(&rows).map_err(anyhow::Error::msg)?;
+    if let Some(parent) = csv_out.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(csv_out, text).with_context(|| format!("writing {}", csv_out.display()))?;
+    let failed = rows.iter().filter(|r| r.result != "PASS").count();
+    println!(
+        "{} rows from {} shard file(s), {failed} failed: {}",
+        rows.len(),
+        shards.len(),
+        csv_out.display()
+    );
+    if let Some(j) = json {
+        write_json(j, &rows)?;
+    }
+    Ok(())
 }
 
 /// Writes `value` as pretty JSON to `out`, creating its folder.

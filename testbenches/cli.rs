@@ -554,3 +554,63 @@ fn bench_gen_writes_its_figures() {
         "{json}"
     );
 }
+
+/// A sweep of 3 configs × 4 seeds split into 2 shards merges into the same table as one
+/// unsharded run; a missing or doubled shard is refused by name.
+#[test]
+fn sweep_shards_merge_into_the_unsharded_table() {
+    if !common::verilator() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = [
+        ("a", "[dies.d.blocks.r]\nblock = 'xoshiro_lane'\nseed = 1\n"),
+        ("b", "[dies.d.blocks.g]\nblock = 'sgu'\nlanes = 1\n"),
+        (
+            "c",
+            "[dies.d.blocks.r]\nblock = 'xoshiro_lane'\nseed = 9\nlane = 3\n[dies.d.blocks.g]\nblock = 'sgu'\nlanes = 1\n",
+        ),
+    ];
+    let mut args: Vec<String> = vec!["sweep".into(), "run".into()];
+    for (name, body) in configs {
+        std::fs::write(
+            tmp.path().join(format!("{name}.toml")),
+            format!("name = '{name}'\nclock_mhz = 100.0\n{body}"),
+        )
+        .unwrap();
+        args.extend(["--config".into(), format!("{name}.toml")]);
+    }
+    args.extend(["--seeds", "4", "--cycles", "300"].map(String::from));
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = args.iter().map(String::as_str).collect();
+        a.extend_from_slice(extra);
+        let (ok, stdout, stderr) = vdx(&a, tmp.path());
+        assert!(ok, "{stdout}{stderr}");
+    };
+    run(&["--out", "all.json"]);
+    run(&["--shard", "1/2", "--out", "s1.json"]);
+    run(&["--shard", "2/2", "--out", "s2.json"]);
+    let rows = |f: &str| -> Vec<serde_json::Value> {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(tmp.path().join(f)).unwrap()).unwrap();
+        v["rows"].as_array().unwrap().clone()
+    };
+    let (all, s1, s2) = (rows("all.json"), rows("s1.json"), rows("s2.json"));
+    assert_eq!(all.len(), 16, "a and b have one block each, c two; four seeds each");
+    assert!(!s1.is_empty() && !s2.is_empty() && s1.len() + s2.len() == all.len());
+    assert!(all.iter().all(|r| r["result"] == "PASS" && r["checks"].as_u64().unwrap() > 0), "{all:?}");
+    let (ok, _, stderr) = vdx(&["sweep", "merge", "all.json", "--csv", "all.csv"], tmp.path());
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = vdx(&["sweep", "merge", "s2.json", "s1.json", "--csv", "split.csv"], tmp.path());
+    assert!(ok, "{stderr}");
+    let table = std::fs::read_to_string(tmp.path().join("all.csv")).unwrap();
+    assert_eq!(table.lines().count(), 17, "{table}");
+    assert_eq!(table, std::fs::read_to_string(tmp.path().join("split.csv")).unwrap());
+    let (ok, _, stderr) = vdx(&["sweep", "merge", "s1.json", "--csv", "x.csv"], tmp.path());
+    assert!(!ok && stderr.contains("shard(s) 2/2 missing"), "{stderr}");
+    let (ok, _, stderr) =
+        vdx(&["sweep", "merge", "s1.json", "s1.json", "s2.json", "--csv", "x.csv"], tmp.path());
+    assert!(!ok && stderr.contains("shard 1/2 is given twice"), "{stderr}");
+    let (ok, _, stderr) = vdx(&["sweep", "merge", "all.json", "s1.json", "--csv", "x.csv"], tmp.path());
+    assert!(!ok && stderr.contains("from a different sweep"), "{stderr}");
+}
