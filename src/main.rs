@@ -258,6 +258,24 @@ enum BenchCommand {
         #[arg(long, default_value = "bench/results/gen.json")]
         out: PathBuf,
     },
+    /// One die top under Verilator: the model's build time (cold when `$VDX_CACHE_DIR` is a new
+    /// folder), the peak resident memory of the build's processes, and cycles per second of the
+    /// die clocked idle after reset (CSR idle, no traffic). The default is the full-size VDX-1
+    /// compute die; `--config configs/tiny.toml` is the size tests use.
+    Die {
+        /// Die configuration; the embedded VDX-1 config when omitted.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Die to build.
+        #[arg(long, default_value = "compute0")]
+        die: String,
+        /// Cycles to clock the die.
+        #[arg(long, default_value_t = 20_000)]
+        cycles: u64,
+        /// JSON output file.
+        #[arg(long, default_value = "bench/results/die.json")]
+        out: PathBuf,
+    },
     /// Statistics of the SGU's samples (golden model, default parameters): moments, chi-square,
     /// Kolmogorov-Smirnov, Anderson-Darling, tails; JSON and an SVG histogram.
     SguStats {
@@ -442,6 +460,9 @@ fn run(cli: Cli) -> Result<()> {
             sweep_merge(&files, &csv, json.as_deref())
         }
         Command::Bench { command: BenchCommand::Gen { die, repeats, out } } => bench_gen(&die, repeats, &out),
+        Command::Bench { command: BenchCommand::Die { config, die, cycles, out } } => {
+            bench_die(config.as_deref(), &die, cycles, &out)
+        }
         Command::Bench { command: BenchCommand::Cosim { cycles, repeats, out } } => {
             bench_cosim(cycles, repeats, &out)
         }
@@ -1105,6 +1126,69 @@ fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// Peak resident set of the largest finished child process (and its waited-for descendants)
+/// in bytes: `getrusage(RUSAGE_CHILDREN)`, Linux reports `ru_maxrss` in KiB.
+fn children_peak_rss_bytes() -> Option<u64> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a whole `rusage` into the pointer it is given and nothing else.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
+    // SAFETY: on success the struct is initialised (and it was zeroed before).
+    (rc == 0).then(|| unsafe { usage.assume_init() }.ru_maxrss as u64 * 1024)
+}
+
+fn bench_die(config: Option<&Path>, die: &str, cycles: u64, out: &Path) -> Result<()> {
+    use vdx::sim::CycleSim;
+    if cycles == 0 {
+        bail!("--cycles 0 would measure nothing");
+    }
+    let config = load_config(config)?;
+    let d = config.die(die)?;
+    let top = generate::build_die_top(&config, die)?;
+    let src = vdx::hdl::Design::single(&top.module).emit().sim_source(0);
+    let bar = spinner(format!("{}/{die}: building the die top under Verilator", config.name));
+    let t0 = std::time::Instant::now();
+    let mut dut = vdx::sim::verilator::VerilatorDut::build(&src)?;
+    let build_s = t0.elapsed().as_secs_f64();
+    let rss = children_peak_rss_bytes();
+    bar.set_message(format!("{}/{die}: {cycles} cycles", config.name));
+    let mut host = vdx::die::host::DieHost::new(&mut dut, &top.regmap, &top.sources, d.fabric.bits);
+    host.reset(3)?;
+    let t1 = std::time::Instant::now();
+    host.idle(cycles)?;
+    let rate = cycles as f64 / t1.elapsed().as_secs_f64();
+    drop(host);
+    bar.finish_and_clear();
+    let emitted = vdx::hdl::Design::single(&top.module).emit();
+    let name = emitted.tops.last().map(|t| t.module.clone()).unwrap_or_default();
+    let instances = emitted.sizes.get(&name).copied().unwrap_or(0);
+    let json = serde_json::json!({
+        "config": config.name,
+        "die": die,
+        "top": name,
+        "elaborated_instances": instances,
+        "verilator_version": tool_version("verilator"),
+        "cache_dir": vdx::sim::verilator::cache_dir(),
+        "build_seconds": build_s,
+        "build_peak_rss_bytes": rss,
+        "cycles": cycles,
+        "cycles_per_second": rate,
+        "cycles_run": dut.cycles_run(),
+    });
+    println!(
+        "{}/{die} ({name}, {instances} module instances): model in {build_s:.1} s (build processes' peak RSS {}), {:.2} kcycles/s clocked idle",
+        config.name,
+        rss.map_or_else(|| "unknown".into(), |b| format!("{:.0} MB", b as f64 / 1e6)),
+        rate / 1e3
+    );
+    write_json(out, &json)
+}
+
+/// `TOOL --version`, first line, if it runs.
+fn tool_version(tool: &str) -> Option<String> {
+    let out = std::process::Command::new(tool).arg("--version").output().ok()?;
+    String::from_utf8_lossy(&out.stdout).lines().next().map(str::to_string)
 }
 
 fn bench_gen(die: &str, repeats: usize, out: &Path) -> Result<()> {
