@@ -37,16 +37,7 @@ pub struct Binding {
 pub fn binding(block: &str) -> Binding {
     match block {
         "ucie_adapter" => Binding {
-            edge: &[
-                "link_up_i",
-                "phy_tx_ready_i",
-                "phy_rx_valid_i",
-                "phy_rx_sof_i",
-                "phy_rx_data_i",
-                "phy_tx_valid_o",
-                "phy_tx_sof_o",
-                "phy_tx_data_o",
-            ],
+            edge: &crate::blocks::ucie::bridge::EDGE,
             ucie_port: true,
             sticky: &["rx_overflow_o", "rx_error_o"],
             ..Binding::default()

@@ -289,10 +289,8 @@ pub fn build_bridge(s: &BridgeShape) -> Result<Module, HdlError> {
     m.finish()
 }
 
-/// Adapter ports that `vdx_ucie_port` brings out unchanged (all but the FDI data path).
-pub const PASSED: [&str; 16] = [
-    "lp_state_req_i",
-    "lp_linkerror_i",
+/// Ports of `vdx_ucie_port` that face the PHY: what a die top puts at its edge.
+pub const EDGE: [&str; 8] = [
     "link_up_i",
     "phy_tx_ready_i",
     "phy_rx_valid_i",
@@ -301,6 +299,13 @@ pub const PASSED: [&str; 16] = [
     "phy_tx_valid_o",
     "phy_tx_sof_o",
     "phy_tx_data_o",
+];
+
+/// Adapter ports that `vdx_ucie_port` brings out unchanged besides [`EDGE`]: link control and
+/// status, and the counters.
+pub const CONTROL: [&str; 8] = [
+    "lp_state_req_i",
+    "lp_linkerror_i",
     "pl_state_sts_o",
     "tx_unacked_o",
     "tx_credits_o",
@@ -308,6 +313,11 @@ pub const PASSED: [&str; 16] = [
     "stat_acked_o",
     "stat_crc_errors_o",
 ];
+
+/// Whether `vdx_ucie_port` brings adapter port `name` out unchanged.
+fn passed(name: &str) -> bool {
+    EDGE.contains(&name) || CONTROL.contains(&name)
+}
 
 /// The shape of the bridge in front of `adapter` (a built `ucie_adapter`) for beats of
 /// `word_bits`.
@@ -319,7 +329,7 @@ pub fn shape_for(adapter: &Module, word_bits: u32) -> BridgeShape {
 }
 
 /// `vdx_ucie_port`: `adapter` with a bridge for beats of `word_bits` bits on its FDI: sink `tx`
-/// and source `rx` of `word_bits`, the ports in [`PASSED`], and the bridge's `rx_overflow_o`
+/// and source `rx` of `word_bits`, the ports in [`EDGE`] and [`CONTROL`], and the bridge's `rx_overflow_o`
 /// and `rx_error_o`.
 pub fn port(adapter: &Module, word_bits: u32) -> Result<Module, HdlError> {
     let s = shape_for(adapter, word_bits);
@@ -380,7 +390,7 @@ pub fn port(adapter: &Module, word_bits: u32) -> Result<Module, HdlError> {
         ("lp_credit_return_i".into(), b.output("lp_credit_return_o")),
     ];
     for p in adapter.ports() {
-        if PASSED.contains(&p.name.as_str()) && p.name.ends_with("_i") {
+        if passed(&p.name) && p.name.ends_with("_i") {
             inputs.push((p.name.clone(), m.input(&p.name, p.width)));
         }
     }
@@ -391,7 +401,7 @@ pub fn port(adapter: &Module, word_bits: u32) -> Result<Module, HdlError> {
     m.drive(&pl_data, &a.output("pl_data_o"));
     m.drive(&cancel, &a.output("pl_flit_cancel_o"));
     for p in adapter.ports() {
-        if PASSED.contains(&p.name.as_str()) && p.name.ends_with("_o") {
+        if passed(&p.name) && p.name.ends_with("_o") {
             m.output(&p.name, &a.output(&p.name));
         }
     }
