@@ -338,7 +338,13 @@ fn missing(tool: &str, apt_package: &str) -> SimError {
 pub fn find_verilator() -> Result<PathBuf, SimError> {
     match std::env::var_os(VERILATOR_ENV).filter(|v| !v.is_empty()) {
         Some(value) => verilator_setting(Path::new(&value)),
-        None => find_on_path("verilator").ok_or_else(|| missing("verilator", "verilator")),
+        None => find_on_path("verilator").ok_or_else(|| {
+            let mut e = missing("verilator", "verilator");
+            if let SimError::ToolMissing { hint, .. } = &mut e {
+                hint.push_str(&format!(", or name one with {VERILATOR_ENV}"));
+            }
+            e
+        }),
     }
 }
 

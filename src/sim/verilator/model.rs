@@ -173,8 +173,11 @@ pub(crate) struct Toolchain {
     /// `VAR=value` settings for Verilator's generated makefile (see [`make_overrides`]); empty
     /// for Verilator 5.006.
     make_overrides: Vec<String>,
-    /// Versions and paths that change what gets built.
+    /// Versions and paths that change what gets built: Verilator's `--version` output and root,
+    /// the compiler's path and version (the runtime's key).
     fingerprint: String,
+    /// [`Self::fingerprint`] and the make settings (the models' key).
+    model_fingerprint: String,
 }
 
 static TOOLCHAIN: OnceLock<Toolchain> = OnceLock::new();
@@ -204,19 +207,21 @@ pub(crate) fn toolchain() -> Result<&'static Toolchain, SimError> {
     })?;
     let make_overrides = make_overrides(&mk, &cxx, crate::sim::find_on_path);
     let cxx_version = run_tool("g++", Command::new(&cxx).arg("--version"))?;
-    let mut fingerprint = format!(
+    let fingerprint = format!(
         "{}\n{}\n{}\n{}",
         version.trim(),
         root.display(),
         cxx.display(),
         cxx_version.lines().next().unwrap_or("")
     );
-    // Only when there are any, so that the keys of models built by 5.006 stay as they were.
+    // A line per setting, so that the keys of models built by 5.006 (which needs none) stay as
+    // they were. The runtime is compiled by vdx, not by the makefile: its key has none.
+    let mut model_fingerprint = fingerprint.clone();
     for o in &make_overrides {
-        fingerprint.push_str("\nmake ");
-        fingerprint.push_str(o);
+        model_fingerprint.push_str("\nmake ");
+        model_fingerprint.push_str(o);
     }
-    let tc = Toolchain { verilator, cxx, include, make_overrides, fingerprint };
+    let tc = Toolchain { verilator, cxx, include, make_overrides, fingerprint, model_fingerprint };
     Ok(TOOLCHAIN.get_or_init(|| tc))
 }
 
@@ -673,7 +678,7 @@ impl Model {
     pub(crate) fn get(src: &SimSource, trace: bool, root: &Path) -> Result<Model, SimError> {
         validate(src)?;
         let tc = toolchain()?;
-        let key = model_key(&tc.fingerprint, src, trace);
+        let key = model_key(&tc.model_fingerprint, src, trace);
         let suffix = if trace { "-trace" } else { "" };
         let dir = root.join("models").join(format!("{}-{key}{suffix}", src.top));
         let model = Model { dir, trace };
