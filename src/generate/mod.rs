@@ -200,6 +200,8 @@ pub struct DieOutput {
     pub manifest: Manifest,
     /// Every file of the folder but the manifest: Verilog, then flow files.
     pub files: Vec<(String, Vec<u8>)>,
+    /// The die top, when the whole die was generated (the package top wires it).
+    pub top: Option<crate::die::DieTop>,
 }
 
 impl DieOutput {
@@ -219,7 +221,7 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
     for m in &modules {
         design.add_top(m);
     }
-    let die_top = match &plan.whole {
+    let built = match &plan.whole {
         Some(fabric) => {
             let top = die_top_of(config, &plan.die, fabric, &plan.units, &modules)?;
             design.add_top(&top.module);
@@ -298,7 +300,8 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
             latency: u.params.latency(),
         });
     }
-    let die_top = die_top.map(|(top, block_bits, total)| {
+    let die_top = built.as_ref().map(|(top, block_bits, total)| {
+        let (block_bits, total) = (*block_bits, *total);
         let t = emitted.tops.last().unwrap_or_else(|| unreachable!("the die top was added last"));
         let generator = GENERATOR;
         let mut flow_names = std::collections::BTreeMap::new();
@@ -392,7 +395,8 @@ pub fn build_die(config: &DieConfig, plan: &DiePlan, prefix: &str) -> Result<Die
         modules,
         files: write::records(&files),
     };
-    Ok(DieOutput { die: plan.die.clone(), emitted, manifest, files })
+    let top = built.map(|(t, _, _)| t);
+    Ok(DieOutput { die: plan.die.clone(), emitted, manifest, files, top })
 }
 
 /// Writes the die folders of one run, all or nothing, under the ownership rules of [`write`].
@@ -444,9 +448,17 @@ pub fn build_package(
         tops.push((d.name.clone(), build_die_top(config, &d.name)?));
     }
     let refs: Vec<(&str, &crate::die::DieTop)> = tops.iter().map(|(d, t)| (d.as_str(), t)).collect();
-    let module = crate::die::package::build(&config.name, &refs, &config.links)
-        .map_err(|e| GenError::Selection(format!("package: {e}")))?;
+    let module = package_of(config, &refs)?;
     Ok((module, tops))
+}
+
+/// The package top of `config` around die tops already built.
+fn package_of(
+    config: &DieConfig,
+    tops: &[(&str, &crate::die::DieTop)],
+) -> Result<crate::hdl::Module, GenError> {
+    crate::die::package::build(&config.name, tops, &config.links)
+        .map_err(|e| GenError::Selection(format!("package: {e}")))
 }
 
 /// Folder (below the root) and file stem of the package top.
@@ -463,7 +475,15 @@ pub fn build_package_output(
     dies: &[DieOutput],
     prefix: &str,
 ) -> Result<DieOutput, GenError> {
-    let (module, _) = build_package(config)?;
+    let tops =
+        dies.iter()
+            .map(|d| {
+                d.top.as_ref().map(|t| (d.die.as_str(), t)).ok_or_else(|| {
+                    GenError::Selection(format!("package: die {} has no die top to wire", d.die))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+    let module = package_of(config, &tops)?;
     let mut design = Design::new().with_prefix(prefix);
     design.add_top(&module);
     let emitted = design.emit();
@@ -515,7 +535,7 @@ pub fn build_package_output(
         modules: Vec::new(),
         files: write::records(&files),
     };
-    Ok(DieOutput { die: PACKAGE.into(), emitted, manifest, files })
+    Ok(DieOutput { die: PACKAGE.into(), emitted, manifest, files, top: None })
 }
 
 /// The die top around `units`, whose built modules are `modules`.
