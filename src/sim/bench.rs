@@ -7,8 +7,8 @@
 //! for runs that computed the same thing.
 
 use super::verilator::{
-    Model, VerilatorDut, configured_root, frame_code, lock, model_archives, publish, run_tool, temp_dir_in,
-    toolchain,
+    Model, VerilatorDut, configured_root, frame_code, lock, model_archives, prepare_root, publish, run_tool,
+    temp_dir_in, toolchain,
 };
 use super::{CycleSim, PortLayout, SimError, SimSource};
 use std::fs;
@@ -152,6 +152,12 @@ fn testbench(model: &Model, layout: &PortLayout, root: &Path) -> Result<PathBuf,
     Ok(exe)
 }
 
+/// The Verilator that builds models, as `verilator --version` prints it, and its path.
+pub fn verilator_version() -> Result<String, SimError> {
+    let tc = toolchain()?;
+    Ok(format!("{} ({})", tc.version(), tc.verilator.display()))
+}
+
 /// Runs the C++ testbench once; returns (seconds, checksum).
 fn run_cpp(exe: &Path, frames: &Path) -> Result<(f64, u64), SimError> {
     let mut cmd = Command::new(exe);
@@ -215,7 +221,28 @@ fn checksum_mismatch(what: &str, exe: &Path, cpp: u64, rust: u64) -> SimError {
 /// starts from a fresh model; recording is off for the Rust runs. Fails if any run's outputs
 /// differ from the C++ testbench's.
 pub fn cosim_speed(src: &SimSource, inputs: &[u32], repeats: usize) -> Result<CosimSpeed, SimError> {
-    let root = configured_root()?;
+    cosim_speed_in(src, inputs, repeats, &configured_root()?)
+}
+
+/// Builds (or finds in the cache at `cache_root`) the model of `src` and loads it; returns the
+/// seconds that took: the cold build time (Verilator, the C++ compiler and the link) when the
+/// root held no model of `src`. The Verilator runtime, compiled once per root (~5-10 s), counts
+/// too unless a model was built in that root before.
+pub fn build_model(src: &SimSource, cache_root: &Path) -> Result<f64, SimError> {
+    let root = prepare_root(cache_root)?;
+    let t = Instant::now();
+    VerilatorDut::build_in(src, &root)?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// [`cosim_speed`] with the model cache at `cache_root` instead of `$VDX_CACHE_DIR`.
+pub fn cosim_speed_in(
+    src: &SimSource,
+    inputs: &[u32],
+    repeats: usize,
+    cache_root: &Path,
+) -> Result<CosimSpeed, SimError> {
+    let root = prepare_root(cache_root)?;
     let first = VerilatorDut::build_in(src, &root)?;
     let layout = first.layout().clone();
     if layout.in_words == 0 || !inputs.len().is_multiple_of(layout.in_words) {
@@ -295,6 +322,33 @@ mod tests {
         for v in [speed.cpp_cycles_per_s, speed.batched_cycles_per_s, speed.per_call_cycles_per_s] {
             assert!(v.is_finite() && v > 0.0, "{speed:?}");
         }
+    }
+
+    /// Verilator registers a model's scopes in the calling thread's context: the first
+    /// hierarchical model measured after other models' contexts were deleted erased its scopes
+    /// from freed memory and hung. A thread of its own, so a hang fails instead of blocking.
+    #[test]
+    fn a_hierarchical_model_is_measured_after_other_models() {
+        if !have_verilator() {
+            return;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let ctr = cosim_speed(&ctr_source(), &ctr_frames(5, 2_000), 1);
+            let hier = crate::sim::verilator::tests::hier_source();
+            let layout = PortLayout::new(&hier.top, &hier.ports);
+            let mut frames = vec![0u32; 2_000 * layout.in_words];
+            for (c, f) in frames.chunks_exact_mut(layout.in_words).enumerate() {
+                layout.inputs.iter().find(|s| s.name == "rst_ni").unwrap().set(f, u64::from(c > 0));
+                layout.inputs.iter().find(|s| s.name == "d_i").unwrap().set(f, (c as u64 * 7) & 0xff);
+            }
+            tx.send((ctr.map(|s| s.cycles), cosim_speed(&hier, &frames, 2).map(|s| s.cycles))).unwrap();
+        });
+        let (ctr, hier) = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("measuring a hierarchical model after another model hung or panicked");
+        assert_eq!(ctr.unwrap(), 2_000);
+        assert_eq!(hier.unwrap(), 2_000);
     }
 
     /// The figures for the report: `cargo test --release --lib sim::bench -- --ignored --nocapture`.

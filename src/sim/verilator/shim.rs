@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 /// Bumped whenever the generated C++ changes, so cached models built from older shims are not
 /// reused (it is part of the cache key).
-pub(crate) const SHIM_VERSION: u32 = 5;
+pub(crate) const SHIM_VERSION: u32 = 6;
 
 /// Half a clock period in VCD time units: the replay dumps inputs at `2 * HALF * c` and the rising
 /// edge at `2 * HALF * c + HALF`.
@@ -134,6 +134,10 @@ struct VdxInst {
     Vdut* top;
 };
 inline Vdut* vdx_top(void* p) { return static_cast<VdxInst*>(p)->top; }
+// Verilator registers and erases a model's scopes (hierarchical blocks have them) in the calling
+// thread's context, not the model's: without this a model freed after another instance's
+// context was deleted erases from freed memory (a hang on a dead mutex, 5.006 and 5.48 alike).
+inline void vdx_enter(void* p) { Verilated::threadContextp(static_cast<VdxInst*>(p)->ctx); }
 }  // namespace
 
 // Everything is compiled with -fvisibility=hidden; only the entry points below are exported.
@@ -149,20 +153,25 @@ extern "C" {
     s.push_str(
         r#"void* vdx_new(void) noexcept {
     VerilatedContext* const ctx = new VerilatedContext;
+    Verilated::threadContextp(ctx);
     Vdut* const top = new Vdut{ctx, "TOP"};
     vdx_init(top);
     return new VdxInst{ctx, top};
 }
 void vdx_free(void* p) noexcept {
     VdxInst* const i = static_cast<VdxInst*>(p);
+    vdx_enter(p);
     i->top->final();
     delete i->top;
     delete i->ctx;
+    // No thread may keep pointing at the deleted context.
+    Verilated::threadContextp(nullptr);
     delete i;
 }
 void vdx_eval(void* p) noexcept { vdx_top(p)->eval(); }
 void vdx_step(void* p) noexcept { vdx_edge(vdx_top(p)); }
 void vdx_run(void* p, const uint32_t* in, uint32_t* out, uint64_t cycles) noexcept {
+    vdx_enter(p);
     Vdut* const t = vdx_top(p);
     for (uint64_t c = 0; c < cycles; ++c) {
         vdx_apply(t, in + c * VDX_IN_WORDS);
@@ -213,6 +222,7 @@ uint64_t vdx_peek64(void* p, uint32_t port) noexcept {
 // 10*c+5. Returns 0 on success, 1 when the VCD file cannot be opened.
 int vdx_trace_replay(const uint32_t* in, uint64_t cycles, const char* path) noexcept {{
     VerilatedContext* const ctx = new VerilatedContext;
+    Verilated::threadContextp(ctx);
     ctx->traceEverOn(true);
     Vdut* const t = new Vdut{{ctx, "TOP"}};
     VerilatedVcdC* const vcd = new VerilatedVcdC;
@@ -234,6 +244,7 @@ int vdx_trace_replay(const uint32_t* in, uint64_t cycles, const char* path) noex
     delete vcd;
     delete t;
     delete ctx;
+    Verilated::threadContextp(nullptr);
     return rc;
 }}
 "#,

@@ -54,6 +54,51 @@ const XOR40_V: &str = r#"module xor40 (
 endmodule
 "#;
 
+/// A chain of two accumulators, each a Verilator hierarchical block (the control file below): a
+/// model with scopes, as every model of a large generated array is.
+const HIER_V: &str = r#"module hier_cell (
+  input  wire       clk_i,
+  input  wire       rst_ni,
+  input  wire [7:0] d_i,
+  output reg  [7:0] q_o
+);
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) q_o <= 8'd0;
+    else q_o <= q_o + d_i;
+  end
+endmodule
+
+module hier_top (
+  input  wire       clk_i,
+  input  wire       rst_ni,
+  input  wire [7:0] d_i,
+  output wire [7:0] q_o
+);
+  wire [7:0] mid;
+  hier_cell u_first (.clk_i(clk_i), .rst_ni(rst_ni), .d_i(d_i), .q_o(mid));
+  hier_cell u_second (.clk_i(clk_i), .rst_ni(rst_ni), .d_i(mid), .q_o(q_o));
+endmodule
+"#;
+
+pub(crate) fn hier_source() -> SimSource {
+    use PortDir::{Input, Output};
+    let mut src = source(
+        "hier_top",
+        HIER_V,
+        vec![
+            port("clk_i", Input, 1),
+            port("rst_ni", Input, 1),
+            port("d_i", Input, 8),
+            port("q_o", Output, 8),
+        ],
+    );
+    src.files.push(VerilogFile {
+        name: "hier_top.vlt".into(),
+        text: "`verilator_config\nhier_block -module \"hier_cell\"\n".into(),
+    });
+    src
+}
+
 fn port(name: &str, dir: PortDir, width: u32) -> PortSpec {
     PortSpec { name: name.into(), dir, width, signed: false }
 }
@@ -745,4 +790,17 @@ fn a_bad_verilator_setting_names_the_variable_and_the_path() {
     assert!(
         rel.unwrap_err().to_string().contains(&format!("{}", std::env::current_dir().unwrap().display()))
     );
+}
+
+#[test]
+fn thread_settings_are_whole_numbers_and_name_the_variable() {
+    use crate::sim::parse_threads;
+    use std::ffi::OsStr;
+    assert_eq!(parse_threads(None).unwrap(), 1);
+    assert_eq!(parse_threads(Some(OsStr::new(""))).unwrap(), 1);
+    assert_eq!(parse_threads(Some(OsStr::new("2"))).unwrap(), 2);
+    for bad in ["0", "65", "two", "-1"] {
+        let e = parse_threads(Some(OsStr::new(bad))).unwrap_err().to_string();
+        assert_eq!(e, format!("verilator: VDX_SIM_THREADS={bad}: not a thread count from 1 to 64"));
+    }
 }
