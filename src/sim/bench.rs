@@ -339,8 +339,8 @@ mod tests {
             let layout = PortLayout::new(&hier.top, &hier.ports);
             let mut frames = vec![0u32; 2_000 * layout.in_words];
             for (c, f) in frames.chunks_exact_mut(layout.in_words).enumerate() {
-                layout.inputs.iter().find(|s| s.name == "rst_ni").unwrap().set(f, u64::from(c > 0));
-                layout.inputs.iter().find(|s| s.name == "d_i").unwrap().set(f, (c as u64 * 7) & 0xff);
+                layout.input("rst_ni").unwrap().set(f, u64::from(c > 0));
+                layout.input("d_i").unwrap().set(f, (c as u64 * 7) & 0xff);
             }
             tx.send((ctr.map(|s| s.cycles), cosim_speed(&hier, &frames, 2).map(|s| s.cycles))).unwrap();
         });
